@@ -1,0 +1,64 @@
+# Kiln's commands. `make run` and `make test` install whatever is missing first; every tool comes
+# from a package registry (crates.io, npm, Debian), never from a tool's own download.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+CARGO_LEPTOS_VERSION := 0.3.10
+WASM_BINDGEN_VERSION := 0.2.129
+
+# wasm-opt (npm's binaryen) and Playwright live in end2end/node_modules.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
+
+.PHONY: run build test test-rust test-e2e bench tools rust-tools node-tools chromium clean
+
+## make run: build in release mode and serve on http://127.0.0.1:3000 (data in ./kiln.db).
+run: build
+	./target/release/kiln serve
+
+## make build: the release binary (target/release/kiln) and front end (target/site).
+build: tools
+	cargo leptos build --release
+
+## make test: every test — Rust unit and integration tests, then the browser tests in Chromium.
+test: test-rust test-e2e
+
+test-rust: rust-tools
+	cargo test --workspace --locked
+
+test-e2e: build node-tools chromium
+	cd end2end && npx playwright test
+
+## make bench: performance measurements; results go to docs/BENCHMARKS.md by hand, with the machine.
+bench: build
+	@echo "No benchmarks yet: later work adds them here."
+
+tools: rust-tools node-tools
+
+rust-tools:
+	@command -v cc >/dev/null || { echo "Installing a C toolchain (build-essential)…"; $(SUDO) apt-get update -q && $(APT_INSTALL) build-essential pkg-config; }
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$" || { \
+		echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 12 minutes, once)…"; \
+		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked; }
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" || { \
+		echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (must match the wasm-bindgen crate)…"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked; }
+
+node-tools: end2end/node_modules/.package-lock.json
+
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	@command -v npm >/dev/null || { echo "Installing Node.js and npm from Debian…"; $(SUDO) apt-get update -q && $(APT_INSTALL) nodejs npm; }
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
+
+chromium:
+	@test -x /usr/bin/chromium || { echo "Installing Chromium from Debian…"; $(SUDO) apt-get update -q && $(APT_INSTALL) chromium chromium-driver; }
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/.kiln

@@ -1,0 +1,75 @@
+//! The seam between server functions (declared here, in `app`) and the server's code (in
+//! `server`): small service traits that the server implements and provides as context. Only this
+//! module carries `cfg(feature = "ssr")`; the rest of `app` is free of it.
+
+use crate::{
+    domain::{CurrentUser, NewToken, Role, TokenSummary, UserSummary},
+    error::AppError,
+};
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// Everything server functions may call, provided once per request by the server.
+#[derive(Clone)]
+pub struct Services {
+    pub accounts: Arc<dyn Accounts>,
+}
+
+/// Users and API tokens (admin only; the server functions check the role before calling).
+#[async_trait::async_trait]
+pub trait Accounts: Send + Sync {
+    async fn list_users(&self) -> Result<Vec<UserSummary>, AppError>;
+    async fn create_user(
+        &self,
+        actor: &CurrentUser,
+        email: String,
+        password: String,
+        role: Role,
+    ) -> Result<UserSummary, AppError>;
+    async fn update_user(
+        &self,
+        actor: &CurrentUser,
+        id: i64,
+        role: Role,
+        disabled: bool,
+    ) -> Result<(), AppError>;
+    async fn list_tokens(&self) -> Result<Vec<TokenSummary>, AppError>;
+    async fn create_token(
+        &self,
+        actor: &CurrentUser,
+        name: String,
+        role: Role,
+    ) -> Result<NewToken, AppError>;
+    async fn revoke_token(&self, actor: &CurrentUser, id: i64) -> Result<(), AppError>;
+}
+
+/// The signed-in user of the request being served, put there by the server's session middleware.
+pub fn current_user() -> Option<CurrentUser> {
+    use_context::<http::request::Parts>()?
+        .extensions
+        .get::<CurrentUser>()
+        .cloned()
+}
+
+/// The services and the signed-in user, if that user's role allows `needed`.
+pub fn authorize(needed: Role) -> Result<(Services, CurrentUser), AppError> {
+    let user = respond(current_user().ok_or(AppError::Unauthorized))?;
+    if !user.role.allows(needed) {
+        return respond(Err(AppError::Forbidden));
+    }
+    let services = respond(use_context::<Services>().ok_or(AppError::Internal))?;
+    Ok((services, user))
+}
+
+/// Passes a result through, giving the HTTP response the status that matches its error.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        if let (Some(options), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            http::StatusCode::from_u16(error.status()),
+        ) {
+            options.set_status(status);
+        }
+    }
+    result
+}

@@ -1,0 +1,66 @@
+//! The `kiln` server: configuration, storage, authentication and the HTTP surface around the
+//! Leptos app. `main.rs` only parses the command line and calls [`cli::run`].
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+use crate::{
+    accounts::AccountsService,
+    config::ServeArgs,
+    state::AppState,
+    store::{Db, sessions::Sessions},
+};
+use anyhow::Context;
+use app::services::Services;
+use axum::Router;
+use axum_login::tower_sessions::ExpiredDeletion;
+use leptos::prelude::LeptosOptions;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+
+/// Everything `kiln serve` runs, wired to `db`.
+pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Result<Router> {
+    let sessions = Sessions::open(&db)
+        .await
+        .context("cannot prepare the session table")?;
+    tokio::spawn(
+        sessions
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(3600)),
+    );
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("kiln")
+        .site_root(args.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let public_origin = args.public_url.as_ref().map(|url| url.origin().to_owned());
+    let secure_cookies = args.public_url.as_ref().is_some_and(|url| url.is_https());
+    let state = AppState::new(leptos_options, db.clone(), public_origin);
+    let services = Services {
+        accounts: Arc::new(AccountsService { db }),
+    };
+    Ok(http::router(state, sessions, services, secure_cookies))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,53 @@
+//! What every request handler shares.
+
+use crate::{
+    auth::throttle::Throttle,
+    store::{Db, users},
+};
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub throttle: Throttle,
+    /// The configured public origin (`https://kiln.example.com`), accepted in `Origin` headers.
+    pub public_origin: Option<String>,
+    /// Latches to true once a user exists; users are never deleted, so it never goes back.
+    setup_done: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, db: Db, public_origin: Option<String>) -> Self {
+        AppState {
+            leptos_options,
+            db,
+            throttle: Throttle::default(),
+            public_origin,
+            setup_done: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether the first admin exists (after which `/setup` is gone).
+    pub async fn setup_done(&self) -> Result<bool, sqlx::Error> {
+        if self.setup_done.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let done = users::any_exist(&self.db).await?;
+        if done {
+            self.setup_done.store(true, Ordering::Relaxed);
+        }
+        Ok(done)
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,110 @@
+//! Storage: one module per aggregate, each a set of functions over [`Db`]. The same SQL runs on
+//! SQLite and PostgreSQL (sqlx binds `$1` on both); where the dialects differ, a function matches
+//! on the variant. Times are unix milliseconds (`i64`), passed in by the caller so tests control
+//! the clock.
+
+pub mod audit;
+pub mod login_failures;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+use crate::config::DatabaseUrl;
+use sqlx::{
+    PgPool, SqlitePool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use std::{str::FromStr, time::Duration};
+
+/// A connection pool to Kiln's database.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool, once per database; the body is the same
+/// text, compiled for each driver.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot open the database {url}: {source}")]
+    Open {
+        url: DatabaseUrl,
+        source: sqlx::Error,
+    },
+    #[error("cannot apply the database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Opens the database (creating an SQLite file if missing) and applies pending migrations.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Db, ConnectError> {
+        let open = |source| ConnectError::Open {
+            url: url.clone(),
+            source,
+        };
+        let db = match url {
+            DatabaseUrl::Sqlite(raw) => {
+                let options = SqliteConnectOptions::from_str(raw)
+                    .map_err(open)?
+                    .create_if_missing(true)
+                    // WAL lets readers run beside the one writer; NORMAL sync in WAL mode loses
+                    // nothing on a process crash (only on power loss can the last commits vanish).
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await
+                    .map_err(open)?;
+                Db::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres(raw) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(raw)
+                    .await
+                    .map_err(open)?;
+                Db::Postgres(pool)
+            }
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
+        }
+    }
+
+    /// A round trip to the database, for health checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
+    }
+}
+
+/// Whether an insert failed on a unique constraint (the caller turns it into a 409/422).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// The current time in unix milliseconds.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,148 @@
+//! The test harness: a real Kiln on a loopback port with a fresh SQLite file, and helpers to act
+//! as a browser (cookies, no automatic redirects) or as an automation (bearer tokens).
+#![allow(dead_code)]
+
+use app::domain::Role;
+use kiln::{
+    config::{DatabaseUrl, ServeArgs},
+    store::Db,
+};
+use reqwest::{Client, Response, StatusCode, redirect::Policy};
+use std::net::SocketAddr;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with serve flags adjusted by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("kiln.db").display())
+            .parse()
+            .unwrap();
+        let db = Db::connect(&url).await.expect("database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let addr = listener.local_addr().unwrap();
+        let mut args = ServeArgs {
+            addr,
+            site_root: dir.path().join("site"),
+            public_url: None,
+        };
+        configure(&mut args);
+        let app = kiln::build_app(db.clone(), &args, addr).await.expect("app");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(kiln::serve(listener, app, async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            db,
+            dir,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects, sends same-origin headers.
+    pub fn browser(&self) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("origin", self.url("").parse().unwrap());
+        headers.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// A client with no cookies and no browser headers (curl-like).
+    pub fn plain(&self) -> Client {
+        Client::builder().redirect(Policy::none()).build().unwrap()
+    }
+
+    pub async fn create_user(&self, email: &str, role: Role) {
+        kiln::accounts::create_user(&self.db, "test", email, PASSWORD.to_owned(), role)
+            .await
+            .expect("user");
+    }
+
+    pub async fn token(&self, name: &str, role: Role) -> String {
+        kiln::accounts::create_token(&self.db, "test", name, role)
+            .await
+            .expect("token")
+            .secret
+    }
+
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        client
+            .post(self.url("/login"))
+            .form(&[("email", email), ("password", password), ("next", "")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A signed-in browser for a new user with `role`.
+    pub async fn signed_in(&self, email: &str, role: Role) -> Client {
+        self.create_user(email, role).await;
+        let client = self.browser();
+        let response = self.login(&client, email, PASSWORD).await;
+        assert_eq!(location(&response), "/", "sign-in of {email} failed");
+        client
+    }
+
+    /// The URL path of the server function whose name contains `name`.
+    pub fn server_fn(&self, name: &str) -> String {
+        server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .find(|path| path.contains(name))
+            .unwrap_or_else(|| panic!("no server function named {name}"))
+            .to_owned()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {} for {}",
+        response.status(),
+        response.url()
+    );
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+pub fn assert_status(response: &Response, expected: StatusCode) {
+    assert_eq!(
+        response.status(),
+        expected,
+        "{} {}",
+        response.url(),
+        response.status()
+    );
+}
