@@ -33,9 +33,10 @@ test-rust: rust-tools
 test-e2e: build node-tools chromium
 	cd end2end && npx playwright test
 
-## make bench: performance measurements; results go to docs/BENCHMARKS.md by hand, with the machine.
-bench: build
-	@echo "No benchmarks yet: later work adds them here."
+## make bench: performance measurements (docs/BENCHMARKS.md records results with the machine).
+bench: build node-tools chromium
+	@echo "== Planner: one recompute in WASM, and the bundle size"
+	cd end2end && node bench/planner.mjs
 
 tools: rust-tools node-tools
 

@@ -18,10 +18,7 @@ pub enum AppError {
     NotFound(String),
     /// Input that cannot be accepted; `field` names the form field when there is one.
     #[error("{message}")]
-    Invalid {
-        field: Option<String>,
-        message: String,
-    },
+    Invalid { field: Option<String>, message: String },
     #[error("{0}")]
     Conflict(String),
     #[error("Something went wrong on the server; it has been logged.")]
@@ -33,10 +30,7 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        AppError::Invalid {
-            field: Some(field.to_owned()),
-            message: message.into(),
-        }
+        AppError::Invalid { field: Some(field.to_owned()), message: message.into() }
     }
 
     /// The HTTP status the server answers with.

@@ -2,10 +2,14 @@
 //! browser (WASM) and the server share. Built natively with `ssr` for the server and to WASM with
 //! `hydrate` for the browser.
 
+pub mod charts;
 pub mod components;
 pub mod domain;
 pub mod error;
+pub mod format;
+pub mod markup;
 pub mod pages;
+pub mod planner;
 pub mod session;
 
 #[cfg(feature = "ssr")]
@@ -23,6 +27,7 @@ use pages::{
     login::LoginPage,
     not_found::NotFound,
     placeholder::{Area, AreaPlaceholder},
+    planner::{ComparePage, PlannerPage},
     settings::SettingsPage,
     setup::SetupPage,
     users::UsersPage,
@@ -37,7 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <link rel="icon" type="image/svg+xml" href=favicon_data_url() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -47,6 +52,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The icon inlined in the page: the browser then never asks for it again, not even when the
+/// planner rewrites the address on every keystroke (Chromium re-fetches linked icons then).
+fn favicon_data_url() -> String {
+    let svg = include_str!("../../public/favicon.svg");
+    let encoded = percent_encoding::utf8_percent_encode(svg, percent_encoding::NON_ALPHANUMERIC);
+    format!("data:image/svg+xml,{encoded}")
 }
 
 #[component]
@@ -65,7 +78,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/setup") view=SetupPage />
                 <ParentRoute path=path!("") view=AppLayout>
                     <Route path=path!("") view=HomePage />
-                    <Route path=path!("/planner") view=|| view! { <AreaPlaceholder area=Area::Planner /> } />
+                    <Route path=path!("/planner") view=PlannerPage />
+                    <Route path=path!("/planner/compare") view=ComparePage />
                     <Route path=path!("/imports") view=|| view! { <AreaPlaceholder area=Area::Imports /> } />
                     <Route path=path!("/deliveries") view=|| view! { <AreaPlaceholder area=Area::Deliveries /> } />
                     <Route path=path!("/webhooks") view=|| view! { <AreaPlaceholder area=Area::Webhooks /> } />
@@ -93,4 +107,27 @@ fn mark_hydrated() {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+}
+
+/// Times what the planner does on each keystroke, for `make bench`: the figures, the cost chart's
+/// curve and both pieces of markup. Returns the average milliseconds per recompute over
+/// `iterations` runs, timed in the browser that runs the WASM.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn planner_bench(iterations: u32) -> f64 {
+    let catalog = planner::default_catalog();
+    let mut scenario = planner::Scenario::from_query_string("mode=recipe&ai=1");
+    let performance = web_sys::window().and_then(|w| w.performance());
+    let now = || performance.as_ref().map_or(0.0, web_sys::Performance::now);
+    let start = now();
+    let mut bytes = 0;
+    for i in 0..iterations {
+        scenario.monthly_leads = 10_000 + u64::from(i) * 997;
+        let outcome = planner::plan(&scenario, &catalog);
+        let (curve, boundaries) = planner::cost_curve(&scenario, &catalog, 48);
+        bytes += pages::planner::render_outputs(&outcome).len();
+        bytes += charts::cost::render(&curve, &boundaries, scenario.monthly_leads).len();
+    }
+    std::hint::black_box(bytes);
+    (now() - start) / f64::from(iterations.max(1))
 }

@@ -5,6 +5,7 @@
 use crate::{
     domain::{CurrentUser, NewToken, Role, TokenSummary, UserSummary},
     error::AppError,
+    planner::{Plan, SavedScenario},
 };
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Services {
     pub accounts: Arc<dyn Accounts>,
+    pub planner: Arc<dyn Planner>,
 }
 
 /// Users and API tokens (admin only; the server functions check the role before calling).
@@ -26,29 +28,24 @@ pub trait Accounts: Send + Sync {
         password: String,
         role: Role,
     ) -> Result<UserSummary, AppError>;
-    async fn update_user(
-        &self,
-        actor: &CurrentUser,
-        id: i64,
-        role: Role,
-        disabled: bool,
-    ) -> Result<(), AppError>;
+    async fn update_user(&self, actor: &CurrentUser, id: i64, role: Role, disabled: bool) -> Result<(), AppError>;
     async fn list_tokens(&self) -> Result<Vec<TokenSummary>, AppError>;
-    async fn create_token(
-        &self,
-        actor: &CurrentUser,
-        name: String,
-        role: Role,
-    ) -> Result<NewToken, AppError>;
+    async fn create_token(&self, actor: &CurrentUser, name: String, role: Role) -> Result<NewToken, AppError>;
     async fn revoke_token(&self, actor: &CurrentUser, id: i64) -> Result<(), AppError>;
+}
+
+/// The plan catalog and the team's saved planner scenarios.
+#[async_trait::async_trait]
+pub trait Planner: Send + Sync {
+    async fn catalog(&self) -> Result<Vec<Plan>, AppError>;
+    async fn update_plan(&self, actor: &CurrentUser, plan: Plan) -> Result<(), AppError>;
+    async fn scenarios(&self) -> Result<Vec<SavedScenario>, AppError>;
+    async fn save_scenario(&self, actor: &CurrentUser, name: String, query: String) -> Result<SavedScenario, AppError>;
 }
 
 /// The signed-in user of the request being served, put there by the server's session middleware.
 pub fn current_user() -> Option<CurrentUser> {
-    use_context::<http::request::Parts>()?
-        .extensions
-        .get::<CurrentUser>()
-        .cloned()
+    use_context::<http::request::Parts>()?.extensions.get::<CurrentUser>().cloned()
 }
 
 /// The services and the signed-in user, if that user's role allows `needed`.
@@ -63,13 +60,11 @@ pub fn authorize(needed: Role) -> Result<(Services, CurrentUser), AppError> {
 
 /// Passes a result through, giving the HTTP response the status that matches its error.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(error) = &result {
-        if let (Some(options), Ok(status)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            http::StatusCode::from_u16(error.status()),
-        ) {
-            options.set_status(status);
-        }
+    if let Err(error) = &result
+        && let (Some(options), Ok(status)) =
+            (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(error.status()))
+    {
+        options.set_status(status);
     }
     result
 }

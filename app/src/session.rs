@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 /// The signed-in user, or `None` for an anonymous visitor. The one server function that answers
 /// anonymous callers (the server's gate lets its fixed path through), so pages can tell.
-#[server(endpoint = "whoami")]
+#[server(endpoint = "whoami", input = server_fn::codec::Json)]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     Ok(crate::services::current_user())
 }
@@ -14,11 +14,13 @@ pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
 #[derive(Clone, Copy)]
 pub struct Session(pub Resource<Result<Option<CurrentUser>, AppError>>);
 
-impl Session {
-    pub fn new() -> Self {
+impl Default for Session {
+    fn default() -> Self {
         Session(Resource::new(|| (), |_| whoami()))
     }
+}
 
+impl Session {
     /// The user, once loaded; `None` while loading or when signed out.
     pub fn user(&self) -> Option<CurrentUser> {
         self.0.get().and_then(Result::ok).flatten()

@@ -32,9 +32,7 @@ async fn connect(global: &GlobalArgs) -> anyhow::Result<Db> {
 }
 
 fn database_url(global: &GlobalArgs) -> anyhow::Result<DatabaseUrl> {
-    global
-        .database_url()
-        .map_err(|e| anyhow::anyhow!("--database-url / KILN_DATABASE_URL: {e}"))
+    global.database_url().map_err(|e| anyhow::anyhow!("--database-url / KILN_DATABASE_URL: {e}"))
 }
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -46,16 +44,13 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             "the front end is not built there: pages will render without their script and styles (run `make build`)"
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
     let app = crate::build_app(db, &args, addr).await?;
     tracing::info!(database = %url, "Kiln is running at http://{addr}");
     println!("Kiln is running at http://{addr} (Ctrl-C to stop)");
-    crate::serve(listener, app, shutdown_signal())
-        .await
-        .context("the server stopped with an error")
+    crate::serve(listener, app, shutdown_signal()).await.context("the server stopped with an error")
 }
 
 async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {
@@ -75,11 +70,7 @@ async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()>
         }
         TokenCommand::List => {
             for token in store::tokens::list(&db).await? {
-                let state = if token.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
+                let state = if token.revoked_at.is_some() { "revoked" } else { "active" };
                 println!("{}\t{}\t{}\t{}", token.id, token.name, token.role, state);
             }
         }
@@ -94,10 +85,7 @@ fn read_password() -> anyhow::Result<String> {
         rpassword::prompt_password("Password: ").context("cannot read the password")?
     } else {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
         line.trim_end_matches(['\r', '\n']).to_owned()
     };
     anyhow::ensure!(!password.is_empty(), "no password given on standard input");

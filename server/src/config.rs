@@ -108,8 +108,7 @@ pub enum TokenCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    s.parse()
-        .map_err(|e: app::domain::ParseRoleError| e.to_string())
+    s.parse().map_err(|e: app::domain::ParseRoleError| e.to_string())
 }
 
 /// A database location, checked at start-up. Its `Display` hides any password.
@@ -138,9 +137,7 @@ impl FromStr for DatabaseUrl {
             Ok(DatabaseUrl::Postgres(s.to_owned()))
         } else {
             let scheme = s.split(':').next().unwrap_or_default();
-            Err(format!(
-                "unsupported database {scheme:?}: use sqlite://<file> or postgres://<user>@<host>/<db>"
-            ))
+            Err(format!("unsupported database {scheme:?}: use sqlite://<file> or postgres://<user>@<host>/<db>"))
         }
     }
 }
@@ -162,18 +159,12 @@ fn mask_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, path) = rest
-        .split_once('/')
-        .map_or((rest, None), |(a, p)| (a, Some(p)));
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
     let Some((userinfo, host)) = authority.rsplit_once('@') else {
         return url.to_owned();
     };
     let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-    let masked = if userinfo.contains(':') {
-        format!("{user}:***")
-    } else {
-        user.to_owned()
-    };
+    let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
     match path {
         Some(path) => format!("{scheme}://{masked}@{host}/{path}"),
         None => format!("{scheme}://{masked}@{host}"),
@@ -203,9 +194,7 @@ impl FromStr for PublicUrl {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim().trim_end_matches('/');
         let Some((scheme, rest)) = s.split_once("://") else {
-            return Err(format!(
-                "{s:?} is not a URL: expected e.g. https://kiln.example.com"
-            ));
+            return Err(format!("{s:?} is not a URL: expected e.g. https://kiln.example.com"));
         };
         if scheme != "http" && scheme != "https" {
             return Err(format!("{s:?} must start with http:// or https://"));
@@ -214,9 +203,7 @@ impl FromStr for PublicUrl {
         if host.is_empty() {
             return Err(format!("{s:?} has no host"));
         }
-        Ok(PublicUrl {
-            origin: format!("{scheme}://{}", host.to_ascii_lowercase()),
-        })
+        Ok(PublicUrl { origin: format!("{scheme}://{}", host.to_ascii_lowercase()) })
     }
 }
 
@@ -226,26 +213,12 @@ mod tests {
 
     #[test]
     fn database_urls_are_recognised_by_scheme() {
-        assert!(matches!(
-            "sqlite://kiln.db".parse(),
-            Ok(DatabaseUrl::Sqlite(_))
-        ));
-        assert!(matches!(
-            "sqlite::memory:".parse(),
-            Ok(DatabaseUrl::Sqlite(_))
-        ));
-        assert!(matches!(
-            "postgres://postgres@127.0.0.1/test".parse(),
-            Ok(DatabaseUrl::Postgres(_))
-        ));
-        let error = "mysql://root:pw@db/kiln"
-            .parse::<DatabaseUrl>()
-            .unwrap_err();
+        assert!(matches!("sqlite://kiln.db".parse(), Ok(DatabaseUrl::Sqlite(_))));
+        assert!(matches!("sqlite::memory:".parse(), Ok(DatabaseUrl::Sqlite(_))));
+        assert!(matches!("postgres://postgres@127.0.0.1/test".parse(), Ok(DatabaseUrl::Postgres(_))));
+        let error = "mysql://root:pw@db/kiln".parse::<DatabaseUrl>().unwrap_err();
         assert!(error.contains("unsupported database \"mysql\""), "{error}");
-        assert!(
-            !error.contains("pw"),
-            "the message must not echo a password: {error}"
-        );
+        assert!(!error.contains("pw"), "the message must not echo a password: {error}");
     }
 
     #[test]
@@ -272,16 +245,9 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.addr.port(), 4000);
         let cli = Cli::try_parse_from(["kiln", "serve", "--addr", "0.0.0.0:8080"]).unwrap();
-        let Some(Command::Serve(args)) = cli.command else {
-            panic!("serve expected")
-        };
+        let Some(Command::Serve(args)) = cli.command else { panic!("serve expected") };
         assert_eq!(args.addr.port(), 8080);
         assert!(Cli::try_parse_from(["kiln", "serve", "--addr", "nowhere"]).is_err());
-        assert!(
-            Cli::try_parse_from([
-                "kiln", "user", "create", "--email", "a@b.c", "--role", "root"
-            ])
-            .is_err()
-        );
+        assert!(Cli::try_parse_from(["kiln", "user", "create", "--email", "a@b.c", "--role", "root"]).is_err());
     }
 }

@@ -19,10 +19,7 @@ pub enum Error {
     NotFound(&'static str),
     /// Input that cannot be accepted, with a message for the caller.
     #[error("{message}")]
-    Unprocessable {
-        field: Option<&'static str>,
-        message: String,
-    },
+    Unprocessable { field: Option<&'static str>, message: String },
     #[error("{0}")]
     Conflict(String),
     #[error("too many requests; retry in {retry_after_secs} s")]
@@ -38,10 +35,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Error::Unprocessable {
-            field: Some(field),
-            message: message.into(),
-        }
+        Error::Unprocessable { field: Some(field), message: message.into() }
     }
 
     pub fn status_code(&self) -> StatusCode {
@@ -79,23 +73,16 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log_if_internal();
         let mut body = json!({ "error": self.public_message() });
-        if let Error::Unprocessable {
-            field: Some(field), ..
-        } = &self
-        {
+        if let Error::Unprocessable { field: Some(field), .. } = &self {
             body["field"] = json!(field);
         }
         let mut response = (self.status_code(), Json(body)).into_response();
         match self {
             Error::Unauthorized => {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Error::TooManyRequests { retry_after_secs } => {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             _ => {}
         }
@@ -111,10 +98,7 @@ impl From<Error> for AppError {
             Error::Unauthorized => AppError::Unauthorized,
             Error::Forbidden => AppError::Forbidden,
             Error::NotFound(what) => AppError::NotFound(capitalise(what)),
-            Error::Unprocessable { field, message } => AppError::Invalid {
-                field: field.map(str::to_owned),
-                message,
-            },
+            Error::Unprocessable { field, message } => AppError::Invalid { field: field.map(str::to_owned), message },
             Error::Conflict(message) => AppError::Conflict(message),
             throttled @ Error::TooManyRequests { .. } => AppError::Conflict(throttled.to_string()),
             Error::Database(_) | Error::Internal(_) => AppError::Internal,
@@ -124,8 +108,5 @@ impl From<Error> for AppError {
 
 fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

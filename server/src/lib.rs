@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod planning;
 pub mod state;
 pub mod store;
 pub mod telemetry;
@@ -14,6 +15,7 @@ pub mod telemetry;
 use crate::{
     accounts::AccountsService,
     config::ServeArgs,
+    planning::PlannerService,
     state::AppState,
     store::{Db, sessions::Sessions},
 };
@@ -27,14 +29,8 @@ use tokio::net::TcpListener;
 
 /// Everything `kiln serve` runs, wired to `db`.
 pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Result<Router> {
-    let sessions = Sessions::open(&db)
-        .await
-        .context("cannot prepare the session table")?;
-    tokio::spawn(
-        sessions
-            .clone()
-            .continuously_delete_expired(Duration::from_secs(3600)),
-    );
+    let sessions = Sessions::open(&db).await.context("cannot prepare the session table")?;
+    tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
 
     let leptos_options = LeptosOptions::builder()
         .output_name("kiln")
@@ -45,9 +41,9 @@ pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Re
     let public_origin = args.public_url.as_ref().map(|url| url.origin().to_owned());
     let secure_cookies = args.public_url.as_ref().is_some_and(|url| url.is_https());
     let state = AppState::new(leptos_options, db.clone(), public_origin);
-    let services = Services {
-        accounts: Arc::new(AccountsService { db }),
-    };
+    planning::seed(&db).await.context("cannot seed the plan catalog")?;
+    let services =
+        Services { accounts: Arc::new(AccountsService { db: db.clone() }), planner: Arc::new(PlannerService { db }) };
     Ok(http::router(state, sessions, services, secure_cookies))
 }
 
@@ -57,10 +53,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -16,7 +16,7 @@ const NAV: [(&str, &str); 7] = [
 
 #[component]
 pub fn AppLayout() -> impl IntoView {
-    let session = Session::new();
+    let session = Session::default();
     provide_context(session);
 
     view! {

@@ -5,13 +5,7 @@ use leptos_meta::Title;
 /// The dashboard. Until team monitoring exists it shows where each area stands, and no numbers.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let areas = [
-        Area::Planner,
-        Area::Imports,
-        Area::Deliveries,
-        Area::Webhooks,
-        Area::Budgets,
-    ];
+    let areas = [Area::Planner, Area::Imports, Area::Deliveries, Area::Webhooks, Area::Budgets];
     view! {
         <Title text="Dashboard" />
         <section class="page">

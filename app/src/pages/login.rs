@@ -60,10 +60,7 @@ mod tests {
 
     #[test]
     fn unknown_email_and_wrong_password_read_the_same() {
-        assert_eq!(
-            failure_message("invalid", None),
-            failure_message("invalid", Some(3))
-        );
+        assert_eq!(failure_message("invalid", None), failure_message("invalid", Some(3)));
         assert!(failure_message("", None).is_none());
     }
 

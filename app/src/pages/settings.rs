@@ -4,11 +4,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let is_admin = move || {
-        use_session()
-            .and_then(|s| s.user())
-            .is_some_and(|u| u.role.allows(Role::Admin))
-    };
+    let is_admin = move || use_session().and_then(|s| s.user()).is_some_and(|u| u.role.allows(Role::Admin));
     view! {
         <Title text="Settings" />
         <section class="page">

@@ -1,63 +1,52 @@
 //! `/settings/users`: admins manage who can sign in and the API tokens automations use.
 
 use crate::{
-    components::notice::ErrorNotice,
-    domain::{NewToken, Role, TokenSummary, UserSummary},
+    components::{
+        form::{Submitted, reset_on_success},
+        notice::ErrorNotice,
+    },
+    domain::{NewToken, Role, TokenSummary, UserSummary, format_utc_minutes},
     error::AppError,
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::codec::Json};
 use leptos_meta::Title;
 
-#[server]
+#[server(input = Json)]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
     use crate::services::{authorize, respond};
     let (services, _) = authorize(Role::Admin)?;
     respond(services.accounts.list_users().await)
 }
 
-#[server]
-pub async fn create_user(
-    email: String,
-    password: String,
-    role: Role,
-) -> Result<UserSummary, AppError> {
+#[server(input = Json)]
+pub async fn create_user(email: String, password: String, role: Role) -> Result<UserSummary, AppError> {
     use crate::services::{authorize, respond};
     let (services, actor) = authorize(Role::Admin)?;
-    respond(
-        services
-            .accounts
-            .create_user(&actor, email, password, role)
-            .await,
-    )
+    respond(services.accounts.create_user(&actor, email, password, role).await)
 }
 
-#[server]
+#[server(input = Json)]
 pub async fn update_user(id: i64, role: Role, disabled: bool) -> Result<(), AppError> {
     use crate::services::{authorize, respond};
     let (services, actor) = authorize(Role::Admin)?;
-    respond(
-        services
-            .accounts
-            .update_user(&actor, id, role, disabled)
-            .await,
-    )
+    respond(services.accounts.update_user(&actor, id, role, disabled).await)
 }
 
-#[server]
+#[server(input = Json)]
 pub async fn list_tokens() -> Result<Vec<TokenSummary>, AppError> {
     use crate::services::{authorize, respond};
     let (services, _) = authorize(Role::Admin)?;
     respond(services.accounts.list_tokens().await)
 }
 
-#[server]
+#[server(input = Json)]
 pub async fn create_token(name: String, role: Role) -> Result<NewToken, AppError> {
     use crate::services::{authorize, respond};
     let (services, actor) = authorize(Role::Admin)?;
     respond(services.accounts.create_token(&actor, name, role).await)
 }
 
-#[server]
+#[server(input = Json)]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     use crate::services::{authorize, respond};
     let (services, actor) = authorize(Role::Admin)?;
@@ -83,18 +72,22 @@ fn role_options(selected: Role) -> impl IntoView {
         .collect_view()
 }
 
-fn format_time(millis: i64) -> String {
-    crate::domain::format_utc_minutes(millis)
+fn role_of(submitted: &Submitted) -> Role {
+    submitted.text("role").parse().unwrap_or(Role::Viewer)
 }
 
 #[component]
 fn Users() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let update = ServerAction::<UpdateUser>::new();
-    let users = Resource::new(
-        move || (create.version().get(), update.version().get()),
-        |_| list_users(),
-    );
+    let users = Resource::new(move || (create.version().get(), update.version().get()), |_| list_users());
+    let form = NodeRef::new();
+    reset_on_success(form, create);
+    let on_submit = move |ev| {
+        if let Some(f) = Submitted::from_event(&ev) {
+            create.dispatch(CreateUser { email: f.text("email"), password: f.text("password"), role: role_of(&f) });
+        }
+    };
 
     view! {
         <div class="card">
@@ -120,12 +113,12 @@ fn Users() -> impl IntoView {
         </div>
         <div class="card">
             <h2>"Add a user"</h2>
-            <ActionForm action=create attr:class="inline-form" attr:data-testid="create-user">
+            <form class="inline-form" data-testid="create-user" node_ref=form on:submit=on_submit>
                 <label>"Email" <input type="email" name="email" required /></label>
                 <label>"Initial password" <input type="password" name="password" minlength="10" autocomplete="new-password" required /></label>
                 <label>"Role" <select name="role">{role_options(Role::Operator)}</select></label>
-                <button type="submit" class="primary">"Add user"</button>
-            </ActionForm>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>"Add user"</button>
+            </form>
             {move || create.value().get().map(|result| match result {
                 Ok(user) => view! { <p class="notice ok">{format!("{} can now sign in as {}.", user.email, user.role)}</p> }.into_any(),
                 Err(error) => view! { <ErrorNotice error /> }.into_any(),
@@ -136,28 +129,27 @@ fn Users() -> impl IntoView {
 
 #[component]
 fn UserRow(user: UserSummary, update: ServerAction<UpdateUser>) -> impl IntoView {
-    let (role_form_id, status_form_id) = (user.id.to_string(), user.id.to_string());
-    let status = if user.disabled { "disabled" } else { "active" };
+    let UserSummary { id, email, role, disabled, created_at } = user;
+    let role_select = NodeRef::<leptos::html::Select>::new();
+    let change_role = move |_| {
+        let role = role_select.get().and_then(|s| s.value().parse().ok()).unwrap_or(role);
+        update.dispatch(UpdateUser { id, role, disabled });
+    };
+    let status = if disabled { "disabled" } else { "active" };
+    let row_key = email.clone();
     view! {
-        <tr data-user=user.email.clone()>
-            <td>{user.email.clone()}</td>
-            <td>
-                <ActionForm action=update attr:class="row-form">
-                    <input type="hidden" name="id" value=role_form_id />
-                    <input type="hidden" name="disabled" value=user.disabled.to_string() />
-                    <select name="role" aria-label="Role">{role_options(user.role)}</select>
-                    <button type="submit">"Change role"</button>
-                </ActionForm>
+        <tr data-user=row_key>
+            <td>{email}</td>
+            <td class="row-form">
+                <select aria-label="Role" node_ref=role_select>{role_options(role)}</select>
+                <button type="button" on:click=change_role>"Change role"</button>
             </td>
             <td><span class=format!("badge {status}")>{status}</span></td>
-            <td>{format_time(user.created_at)}</td>
+            <td>{format_utc_minutes(created_at)}</td>
             <td>
-                <ActionForm action=update attr:class="row-form">
-                    <input type="hidden" name="id" value=status_form_id />
-                    <input type="hidden" name="role" value=user.role.as_str() />
-                    <input type="hidden" name="disabled" value=(!user.disabled).to_string() />
-                    <button type="submit">{if user.disabled { "Enable" } else { "Disable" }}</button>
-                </ActionForm>
+                <button type="button" on:click=move |_| { update.dispatch(UpdateUser { id, role, disabled: !disabled }); }>
+                    {if disabled { "Enable" } else { "Disable" }}
+                </button>
             </td>
         </tr>
     }
@@ -167,10 +159,14 @@ fn UserRow(user: UserSummary, update: ServerAction<UpdateUser>) -> impl IntoView
 fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
-        |_| list_tokens(),
-    );
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let form = NodeRef::new();
+    reset_on_success(form, create);
+    let on_submit = move |ev| {
+        if let Some(f) = Submitted::from_event(&ev) {
+            create.dispatch(CreateToken { name: f.text("name"), role: role_of(&f) });
+        }
+    };
 
     view! {
         <div class="card">
@@ -199,11 +195,11 @@ fn Tokens() -> impl IntoView {
                 })}
             </Transition>
             <h3>"Create a token"</h3>
-            <ActionForm action=create attr:class="inline-form" attr:data-testid="create-token">
+            <form class="inline-form" data-testid="create-token" node_ref=form on:submit=on_submit>
                 <label>"Name" <input type="text" name="name" placeholder="e.g. nightly-crm-sync" required /></label>
                 <label>"Role" <select name="role">{role_options(Role::Operator)}</select></label>
-                <button type="submit" class="primary">"Create token"</button>
-            </ActionForm>
+                <button type="submit" class="primary" disabled=move || create.pending().get()>"Create token"</button>
+            </form>
             {move || create.value().get().map(|result| match result {
                 Ok(NewToken { token, secret }) => view! {
                     <div class="notice ok" data-testid="new-token">
@@ -219,24 +215,19 @@ fn Tokens() -> impl IntoView {
 
 #[component]
 fn TokenRow(token: TokenSummary, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+    let id = token.id;
     let revoked = token.revoked_at.is_some();
     view! {
         <tr class:revoked=revoked>
             <td>{token.name}</td>
             <td>{token.role.as_str()}</td>
-            <td>{format_time(token.created_at)}</td>
-            <td>{token.last_used_at.map(format_time).unwrap_or_else(|| "never".to_owned())}</td>
+            <td>{format_utc_minutes(token.created_at)}</td>
+            <td>{token.last_used_at.map(format_utc_minutes).unwrap_or_else(|| "never".to_owned())}</td>
             <td>
                 {if revoked {
                     view! { <span class="badge disabled">"revoked"</span> }.into_any()
                 } else {
-                    view! {
-                        <ActionForm action=revoke attr:class="row-form">
-                            <input type="hidden" name="id" value=token.id.to_string() />
-                            <button type="submit" class="danger">"Revoke"</button>
-                        </ActionForm>
-                    }
-                    .into_any()
+                    view! { <button type="button" class="danger" on:click=move |_| { revoke.dispatch(RevokeToken { id }); }>"Revoke"</button> }.into_any()
                 }}
             </td>
         </tr>

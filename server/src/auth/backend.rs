@@ -15,20 +15,13 @@ pub struct SessionUser(pub UserRecord);
 impl std::fmt::Debug for SessionUser {
     // The password hash stays out of logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionUser")
-            .field("id", &self.0.id)
-            .field("email", &self.0.email)
-            .finish()
+        f.debug_struct("SessionUser").field("id", &self.0.id).field("email", &self.0.email).finish()
     }
 }
 
 impl SessionUser {
     pub fn current(&self) -> CurrentUser {
-        CurrentUser {
-            id: self.0.id,
-            email: self.0.email.clone(),
-            role: self.0.role,
-        }
+        CurrentUser { id: self.0.id, email: self.0.email.clone(), role: self.0.role }
     }
 }
 
@@ -76,13 +69,8 @@ impl AuthnBackend for Backend {
     type Credentials = Credentials;
     type Error = BackendError;
 
-    async fn authenticate(
-        &self,
-        credentials: Credentials,
-    ) -> Result<Option<SessionUser>, BackendError> {
-        let user = users::find_by_email(&self.db, &credentials.email)
-            .await?
-            .filter(|u| !u.disabled);
+    async fn authenticate(&self, credentials: Credentials) -> Result<Option<SessionUser>, BackendError> {
+        let user = users::find_by_email(&self.db, &credentials.email).await?.filter(|u| !u.disabled);
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let matches = password::verify(credentials.password, hash).await?;
         Ok(user.filter(|_| matches).map(SessionUser))
@@ -90,10 +78,7 @@ impl AuthnBackend for Backend {
 
     async fn get_user(&self, id: &UserId<Self>) -> Result<Option<SessionUser>, BackendError> {
         // A disabled user's sessions stop working on their next request.
-        Ok(users::find(&self.db, *id)
-            .await?
-            .filter(|u| !u.disabled)
-            .map(SessionUser))
+        Ok(users::find(&self.db, *id).await?.filter(|u| !u.disabled).map(SessionUser))
     }
 }
 

@@ -25,15 +25,7 @@ pub enum Access {
 }
 
 pub fn classify(path: &str) -> Access {
-    const PUBLIC: [&str; 7] = [
-        "/login",
-        "/logout",
-        "/setup",
-        "/healthz",
-        "/readyz",
-        "/favicon.svg",
-        "/favicon.ico",
-    ];
+    const PUBLIC: [&str; 7] = ["/login", "/logout", "/setup", "/healthz", "/readyz", "/favicon.svg", "/favicon.ico"];
     if PUBLIC.contains(&path) || path.starts_with("/pkg/") || path == "/api/whoami" {
         Access::Public
     } else if path.starts_with("/api/v1/") || path == "/api/v1" {
@@ -49,19 +41,13 @@ pub fn classify(path: &str) -> Access {
 /// and form posts have no CSRF token of their own). Requests that carry an `Authorization`
 /// header are API calls with a token, which no other site can make in the user's name.
 pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || request.headers().contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
     if is_cross_origin(request.headers(), state.public_origin.as_deref()) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-origin state-changing request");
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(serde_json::json!({ "error": "cross-origin request refused" })),
-        )
+        return (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": "cross-origin request refused" })))
             .into_response();
     }
     next.run(request).await
@@ -70,11 +56,7 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
 /// Whether the browser says the request comes from another origin. `Sec-Fetch-Site` is trusted
 /// when present (browsers set it and scripts cannot); otherwise `Origin` must name this host.
 pub fn is_cross_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &header::HeaderValue| v.to_str().ok())
-    };
+    let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
     if let Some(site) = text("sec-fetch-site") {
         return !matches!(site, "same-origin" | "none");
     }
@@ -105,9 +87,7 @@ pub async fn authenticate(
 
     if let Some(user) = &auth.user {
         let current = user.current();
-        request
-            .extensions_mut()
-            .insert(Principal::User(current.clone()));
+        request.extensions_mut().insert(Principal::User(current.clone()));
         request.extensions_mut().insert(current);
     }
 
@@ -137,11 +117,7 @@ pub async fn authenticate(
 }
 
 /// `/login` before the first admin exists sends to `/setup`; `/setup` afterwards sends to `/login`.
-async fn first_run_redirect(
-    state: &AppState,
-    path: &str,
-    method: &Method,
-) -> Result<Option<Redirect>, Error> {
+async fn first_run_redirect(state: &AppState, path: &str, method: &Method) -> Result<Option<Redirect>, Error> {
     if *method != Method::GET || !matches!(path, "/login" | "/setup") {
         return Ok(None);
     }
@@ -165,35 +141,20 @@ fn login_url(uri: &http::Uri) -> String {
 /// A 401 in the encoding server functions use for errors, so the page can read it.
 fn server_fn_unauthorized() -> Response {
     let body = serde_json::to_string(&AppError::Unauthorized).unwrap_or_default();
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn bearer_principal(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Principal>, Error> {
-    let Some(secret) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(tokens::from_authorization)
+async fn bearer_principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, Error> {
+    let Some(secret) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(tokens::from_authorization)
     else {
         return Ok(None);
     };
-    let Some(token) = store::tokens::find_active_by_hash(&state.db, &tokens::hash(secret)).await?
-    else {
+    let Some(token) = store::tokens::find_active_by_hash(&state.db, &tokens::hash(secret)).await? else {
         return Ok(None);
     };
     store::tokens::touch(&state.db, token.id, store::now_millis()).await?;
-    Ok(Some(Principal::Token {
-        id: token.id,
-        name: token.name,
-        role: token.role,
-    }))
+    Ok(Some(Principal::Token { id: token.id, name: token.name, role: token.role }))
 }
 
 #[cfg(test)]
@@ -224,54 +185,27 @@ mod tests {
 
     #[test]
     fn fetch_metadata_decides_when_present() {
-        assert!(!is_cross_origin(
-            &headers(&[("sec-fetch-site", "same-origin")]),
-            None
-        ));
-        assert!(is_cross_origin(
-            &headers(&[("sec-fetch-site", "cross-site")]),
-            None
-        ));
-        assert!(is_cross_origin(
-            &headers(&[("sec-fetch-site", "same-site")]),
-            None
-        ));
+        assert!(!is_cross_origin(&headers(&[("sec-fetch-site", "same-origin")]), None));
+        assert!(is_cross_origin(&headers(&[("sec-fetch-site", "cross-site")]), None));
+        assert!(is_cross_origin(&headers(&[("sec-fetch-site", "same-site")]), None));
     }
 
     #[test]
     fn origin_must_match_host_or_public_url() {
-        let same = headers(&[
-            ("origin", "http://127.0.0.1:3000"),
-            ("host", "127.0.0.1:3000"),
-        ]);
+        let same = headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]);
         assert!(!is_cross_origin(&same, None));
-        let other = headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "127.0.0.1:3000"),
-        ]);
+        let other = headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")]);
         assert!(is_cross_origin(&other, None));
-        let proxied = headers(&[
-            ("origin", "https://kiln.example.com"),
-            ("host", "10.0.0.5:3000"),
-        ]);
+        let proxied = headers(&[("origin", "https://kiln.example.com"), ("host", "10.0.0.5:3000")]);
         assert!(!is_cross_origin(&proxied, Some("https://kiln.example.com")));
-        assert!(is_cross_origin(
-            &headers(&[("origin", "null"), ("host", "x")]),
-            None
-        ));
+        assert!(is_cross_origin(&headers(&[("origin", "null"), ("host", "x")]), None));
         // No browser headers at all: not a browser.
-        assert!(!is_cross_origin(
-            &headers(&[("host", "127.0.0.1:3000")]),
-            None
-        ));
+        assert!(!is_cross_origin(&headers(&[("host", "127.0.0.1:3000")]), None));
     }
 
     #[test]
     fn login_redirect_keeps_the_destination() {
         assert_eq!(login_url(&"/".parse().unwrap()), "/login");
-        assert_eq!(
-            login_url(&"/planner?leads=5".parse().unwrap()),
-            "/login?next=%2Fplanner%3Fleads%3D5"
-        );
+        assert_eq!(login_url(&"/planner?leads=5".parse().unwrap()), "/login?next=%2Fplanner%3Fleads%3D5");
     }
 }

@@ -35,25 +35,14 @@ impl Principal {
 
     /// The caller, if their role allows `needed`.
     pub fn require(&self, needed: Role) -> crate::error::Result<&Self> {
-        if self.role().allows(needed) {
-            Ok(self)
-        } else {
-            Err(crate::error::Error::Forbidden)
-        }
+        if self.role().allows(needed) { Ok(self) } else { Err(crate::error::Error::Forbidden) }
     }
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Principal {
     type Rejection = crate::error::Error;
 
-    async fn from_request_parts(
-        parts: &mut http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .ok_or(crate::error::Error::Unauthorized)
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Principal>().cloned().ok_or(crate::error::Error::Unauthorized)
     }
 }

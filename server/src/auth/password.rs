@@ -67,14 +67,8 @@ mod tests {
 
     #[test]
     fn passwords_must_have_a_sensible_length() {
-        assert_eq!(
-            NewPassword::parse("short".into()).unwrap_err(),
-            PasswordError::TooShort
-        );
-        assert_eq!(
-            NewPassword::parse("x".repeat(1025)).unwrap_err(),
-            PasswordError::TooLong
-        );
+        assert_eq!(NewPassword::parse("short".into()).unwrap_err(), PasswordError::TooShort);
+        assert_eq!(NewPassword::parse("x".repeat(1025)).unwrap_err(), PasswordError::TooLong);
         assert!(NewPassword::parse("correct horse".into()).is_ok());
         // Characters, not bytes: ten accented letters are ten characters.
         assert!(NewPassword::parse("é".repeat(10)).is_ok());
@@ -88,20 +82,10 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_only_their_password() {
-        let hash = hash(NewPassword::parse("correct horse battery".into()).unwrap())
-            .await
-            .unwrap();
+        let hash = hash(NewPassword::parse("correct horse battery".into()).unwrap()).await.unwrap();
         assert!(hash.starts_with("$argon2"));
-        assert!(
-            verify("correct horse battery".into(), Some(hash.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !verify("wrong horse battery".into(), Some(hash))
-                .await
-                .unwrap()
-        );
+        assert!(verify("correct horse battery".into(), Some(hash.clone())).await.unwrap());
+        assert!(!verify("wrong horse battery".into(), Some(hash)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
     }
 }

@@ -21,10 +21,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/setup", post(setup))
+    Router::new().route("/login", post(login)).route("/logout", post(logout)).route("/setup", post(setup))
 }
 
 #[derive(Deserialize)]
@@ -61,16 +58,11 @@ async fn login(
     if let Some(wait) = wait {
         let minutes = (wait + 59_999) / 60_000;
         tracing::warn!(ip = %peer.ip(), "sign-in throttled");
-        return Ok(
-            Redirect::to(&login_error("throttled", Some(minutes), &form.next)).into_response(),
-        );
+        return Ok(Redirect::to(&login_error("throttled", Some(minutes), &form.next)).into_response());
     }
 
     let user = auth
-        .authenticate(Credentials {
-            email,
-            password: form.password,
-        })
+        .authenticate(Credentials { email, password: form.password })
         .await
         .map_err(|e| Error::Internal(format!("authentication failed: {e}")))?;
     let Some(user) = user else {
@@ -78,9 +70,7 @@ async fn login(
         login_failures::prune(&state.db, since).await?;
         return Ok(Redirect::to(&login_error("invalid", None, &form.next)).into_response());
     };
-    auth.login(&user)
-        .await
-        .map_err(|e| Error::Internal(format!("cannot start a session: {e}")))?;
+    auth.login(&user).await.map_err(|e| Error::Internal(format!("cannot start a session: {e}")))?;
     login_failures::clear(&state.db, &account_key).await?;
     tracing::info!(user_id = user.0.id, "signed in");
     Ok(Redirect::to(safe_next(&form.next)).into_response())
@@ -88,9 +78,7 @@ async fn login(
 
 /// POST /logout
 async fn logout(mut auth: AuthSession) -> Result<Redirect> {
-    auth.logout()
-        .await
-        .map_err(|e| Error::Internal(format!("cannot end the session: {e}")))?;
+    auth.logout().await.map_err(|e| Error::Internal(format!("cannot end the session: {e}")))?;
     Ok(Redirect::to("/login"))
 }
 
@@ -102,11 +90,7 @@ struct SetupForm {
 }
 
 /// POST /setup: creates the first admin, and only while no user exists.
-async fn setup(
-    State(state): State<AppState>,
-    mut auth: AuthSession,
-    Form(form): Form<SetupForm>,
-) -> Result<Response> {
+async fn setup(State(state): State<AppState>, mut auth: AuthSession, Form(form): Form<SetupForm>) -> Result<Response> {
     if state.setup_done().await? {
         return Err(Error::NotFound("set-up page"));
     }
@@ -127,18 +111,9 @@ async fn setup(
     let Some(id) = users::insert_first_admin(&state.db, email.as_str(), &hash, now).await? else {
         return Err(Error::NotFound("set-up page"));
     };
-    store::audit::record(
-        &state.db,
-        email.as_str(),
-        "user.create",
-        email.as_str(),
-        Some("first admin, at set-up"),
-        now,
-    )
-    .await?;
-    let user = users::find(&state.db, id)
-        .await?
-        .ok_or(Error::Internal("first admin vanished".into()))?;
+    store::audit::record(&state.db, email.as_str(), "user.create", email.as_str(), Some("first admin, at set-up"), now)
+        .await?;
+    let user = users::find(&state.db, id).await?.ok_or(Error::Internal("first admin vanished".into()))?;
     auth.login(&super::backend::SessionUser(user))
         .await
         .map_err(|e| Error::Internal(format!("cannot start a session: {e}")))?;
@@ -179,13 +154,7 @@ mod tests {
 
     #[test]
     fn error_redirects_keep_a_safe_destination() {
-        assert_eq!(
-            login_error("invalid", None, "/planner"),
-            "/login?error=invalid&next=%2Fplanner"
-        );
-        assert_eq!(
-            login_error("throttled", Some(3), "//evil"),
-            "/login?error=throttled&retry=3"
-        );
+        assert_eq!(login_error("invalid", None, "/planner"), "/login?error=invalid&next=%2Fplanner");
+        assert_eq!(login_error("throttled", Some(3), "//evil"), "/login?error=throttled&retry=3");
     }
 }

@@ -11,11 +11,7 @@ pub struct Throttle {
 
 impl Default for Throttle {
     fn default() -> Self {
-        Throttle {
-            window_millis: 15 * 60 * 1000,
-            max_per_account: 5,
-            max_per_address: 20,
-        }
+        Throttle { window_millis: 15 * 60 * 1000, max_per_account: 5, max_per_address: 20 }
     }
 }
 

@@ -21,10 +21,7 @@ pub fn hash(secret: &str) -> String {
 /// The secret in an `Authorization: Bearer …` header value, if that is what it holds.
 pub fn from_authorization(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

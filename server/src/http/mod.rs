@@ -22,22 +22,14 @@ use tower_http::trace::TraceLayer;
 /// Session cookies last a week of inactivity.
 const SESSION_IDLE_DAYS: i64 = 7;
 
-pub fn router(
-    state: AppState,
-    sessions: Sessions,
-    services: Services,
-    secure_cookies: bool,
-) -> Router {
+pub fn router(state: AppState, sessions: Sessions, services: Services, secure_cookies: bool) -> Router {
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name("kiln_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(
-            SESSION_IDLE_DAYS,
-        )));
-    let auth_layer =
-        AuthManagerLayerBuilder::new(Backend::new(state.db.clone()), session_layer).build();
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
+    let auth_layer = AuthManagerLayerBuilder::new(Backend::new(state.db.clone()), session_layer).build();
 
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(App);
@@ -53,15 +45,9 @@ pub fn router(
         .merge(health::router())
         .nest("/api/v1", api::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            gate::authenticate,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::authenticate))
         .layer(auth_layer)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            gate::same_origin,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::same_origin))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod login_failures;
+pub mod planner;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
@@ -39,10 +40,7 @@ pub(crate) use on_db;
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot open the database {url}: {source}")]
-    Open {
-        url: DatabaseUrl,
-        source: sqlx::Error,
-    },
+    Open { url: DatabaseUrl, source: sqlx::Error },
     #[error("cannot apply the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -50,10 +48,7 @@ pub enum ConnectError {
 impl Db {
     /// Opens the database (creating an SQLite file if missing) and applies pending migrations.
     pub async fn connect(url: &DatabaseUrl) -> Result<Db, ConnectError> {
-        let open = |source| ConnectError::Open {
-            url: url.clone(),
-            source,
-        };
+        let open = |source| ConnectError::Open { url: url.clone(), source };
         let db = match url {
             DatabaseUrl::Sqlite(raw) => {
                 let options = SqliteConnectOptions::from_str(raw)
@@ -65,11 +60,7 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .connect_with(options)
-                    .await
-                    .map_err(open)?;
+                let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(open)?;
                 Db::Sqlite(pool)
             }
             DatabaseUrl::Postgres(raw) => {

@@ -52,12 +52,8 @@ pub async fn insert(
         .await)
 }
 
-pub async fn find_active_by_hash(
-    db: &Db,
-    token_hash: &str,
-) -> Result<Option<TokenRecord>, sqlx::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
+pub async fn find_active_by_hash(db: &Db, token_hash: &str) -> Result<Option<TokenRecord>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
     on_db!(db, pool => sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await)
 }
 
@@ -81,11 +77,7 @@ pub async fn list(db: &Db) -> Result<Vec<TokenRecord>, sqlx::Error> {
 }
 
 /// Revokes an active token by id or, failing that, by name. Returns the token revoked.
-pub async fn revoke(
-    db: &Db,
-    id_or_name: &str,
-    now: i64,
-) -> Result<Option<TokenRecord>, sqlx::Error> {
+pub async fn revoke(db: &Db, id_or_name: &str, now: i64) -> Result<Option<TokenRecord>, sqlx::Error> {
     let id = id_or_name.parse::<i64>().ok();
     let sql = format!(
         "UPDATE api_tokens SET revoked_at = $3

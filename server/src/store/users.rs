@@ -29,7 +29,8 @@ impl From<UserRecord> for UserSummary {
 const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at";
 
 pub async fn any_exist(db: &Db) -> Result<bool, sqlx::Error> {
-    let row: Option<(i64,)> = on_db!(db, pool => sqlx::query_as("SELECT id FROM users LIMIT 1").fetch_optional(pool).await)?;
+    let row: Option<(i64,)> =
+        on_db!(db, pool => sqlx::query_as("SELECT id FROM users LIMIT 1").fetch_optional(pool).await)?;
     Ok(row.is_some())
 }
 
@@ -46,25 +47,15 @@ pub async fn insert_first_admin(
     match db {
         // SQLite runs one writer at a time, so the NOT EXISTS check and the insert cannot interleave.
         Db::Sqlite(pool) => {
-            let row: Option<(i64,)> = sqlx::query_as(sql)
-                .bind(email)
-                .bind(password_hash)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?;
+            let row: Option<(i64,)> =
+                sqlx::query_as(sql).bind(email).bind(password_hash).bind(now).fetch_optional(pool).await?;
             Ok(row.map(|(id,)| id))
         }
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;
-            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await?;
-            let row: Option<(i64,)> = sqlx::query_as(sql)
-                .bind(email)
-                .bind(password_hash)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
+            sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE").execute(&mut *tx).await?;
+            let row: Option<(i64,)> =
+                sqlx::query_as(sql).bind(email).bind(password_hash).bind(now).fetch_optional(&mut *tx).await?;
             tx.commit().await?;
             Ok(row.map(|(id,)| id))
         }
@@ -114,12 +105,7 @@ pub enum UpdateOutcome {
 }
 
 /// Changes a user's role and whether they may sign in, unless that would leave no active admin.
-pub async fn update(
-    db: &Db,
-    id: i64,
-    role: Role,
-    disabled: bool,
-) -> Result<UpdateOutcome, sqlx::Error> {
+pub async fn update(db: &Db, id: i64, role: Role, disabled: bool) -> Result<UpdateOutcome, sqlx::Error> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let changed = sqlx::query("UPDATE users SET role = $2, disabled = $3 WHERE id = $1")

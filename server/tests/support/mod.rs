@@ -29,31 +29,18 @@ impl TestApp {
     /// Spawns with serve flags adjusted by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("kiln.db").display())
-            .parse()
-            .unwrap();
+        let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("kiln.db").display()).parse().unwrap();
         let db = Db::connect(&url).await.expect("database");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("port");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
         let addr = listener.local_addr().unwrap();
-        let mut args = ServeArgs {
-            addr,
-            site_root: dir.path().join("site"),
-            public_url: None,
-        };
+        let mut args = ServeArgs { addr, site_root: dir.path().join("site"), public_url: None };
         configure(&mut args);
         let app = kiln::build_app(db.clone(), &args, addr).await.expect("app");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(kiln::serve(listener, app, async move {
             let _ = stopped.await;
         }));
-        TestApp {
-            addr,
-            db,
-            dir,
-            stop: Some(stop),
-        }
+        TestApp { addr, db, dir, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -65,12 +52,7 @@ impl TestApp {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("origin", self.url("").parse().unwrap());
         headers.insert("sec-fetch-site", "same-origin".parse().unwrap());
-        Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .default_headers(headers)
-            .build()
-            .unwrap()
+        Client::builder().cookie_store(true).redirect(Policy::none()).default_headers(headers).build().unwrap()
     }
 
     /// A client with no cookies and no browser headers (curl-like).
@@ -79,16 +61,11 @@ impl TestApp {
     }
 
     pub async fn create_user(&self, email: &str, role: Role) {
-        kiln::accounts::create_user(&self.db, "test", email, PASSWORD.to_owned(), role)
-            .await
-            .expect("user");
+        kiln::accounts::create_user(&self.db, "test", email, PASSWORD.to_owned(), role).await.expect("user");
     }
 
     pub async fn token(&self, name: &str, role: Role) -> String {
-        kiln::accounts::create_token(&self.db, "test", name, role)
-            .await
-            .expect("token")
-            .secret
+        kiln::accounts::create_token(&self.db, "test", name, role).await.expect("token").secret
     }
 
     pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
@@ -138,11 +115,5 @@ pub fn location(response: &Response) -> String {
 }
 
 pub fn assert_status(response: &Response, expected: StatusCode) {
-    assert_eq!(
-        response.status(),
-        expected,
-        "{} {}",
-        response.url(),
-        response.status()
-    );
+    assert_eq!(response.status(), expected, "{} {}", response.url(), response.status());
 }

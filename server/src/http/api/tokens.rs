@@ -11,24 +11,13 @@ use axum::{
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tokens", get(list).post(create))
-        .route("/tokens/{id}", delete(revoke))
+    Router::new().route("/tokens", get(list).post(create)).route("/tokens/{id}", delete(revoke))
 }
 
 /// GET /api/v1/tokens
-async fn list(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> Result<Json<Vec<TokenSummary>>> {
+async fn list(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<TokenSummary>>> {
     principal.require(Role::Admin)?;
-    Ok(Json(
-        store::tokens::list(&state.db)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-    ))
+    Ok(Json(store::tokens::list(&state.db).await?.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Deserialize)]
@@ -44,8 +33,7 @@ async fn create(
     Json(body): Json<CreateToken>,
 ) -> Result<(StatusCode, Json<NewToken>)> {
     principal.require(Role::Admin)?;
-    let token =
-        accounts::create_token(&state.db, &principal.actor(), &body.name, body.role).await?;
+    let token = accounts::create_token(&state.db, &principal.actor(), &body.name, body.role).await?;
     Ok((StatusCode::CREATED, Json(token)))
 }
 
@@ -56,7 +44,5 @@ async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<Json<TokenSummary>> {
     principal.require(Role::Admin)?;
-    Ok(Json(
-        accounts::revoke_token(&state.db, &principal.actor(), &id.to_string()).await?,
-    ))
+    Ok(Json(accounts::revoke_token(&state.db, &principal.actor(), &id.to_string()).await?))
 }
