@@ -3,14 +3,19 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod imports;
+pub mod ingest;
 pub mod planning;
+pub mod secret;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod workspaces;
 
 use crate::{
     accounts::AccountsService,

@@ -1,7 +1,12 @@
 //! Types shared by the browser and the server. Pure: no I/O, no feature flags.
 
 mod account;
+pub mod ids;
+mod imports;
 mod time;
+mod workspace;
 
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
+pub use imports::{ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
+pub use workspace::{ClayTable, Priority, TableInput, Webhook, WebhookInput, WebhookState, Workspace, WorkspaceInput};

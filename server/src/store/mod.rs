@@ -4,11 +4,17 @@
 //! the clock.
 
 pub mod audit;
+pub mod imports;
+pub mod leads;
 pub mod login_failures;
 pub mod planner;
+pub mod routing;
 pub mod sessions;
+pub mod tables;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
+pub mod workspaces;
 
 use crate::config::DatabaseUrl;
 use sqlx::{

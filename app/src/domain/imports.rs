@@ -1,0 +1,92 @@
+//! Imports of leads and what became of each row.
+
+use super::workspace::Priority;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportState {
+    /// The file is still arriving.
+    Receiving,
+    /// Over the month's budget: waits for an operator to queue all or only what fits.
+    AwaitingDecision,
+    /// Its leads are ready for delivery.
+    Queued,
+    /// The file could not be read; nothing of it is kept.
+    Failed,
+    /// Stopped by a person or by the upload being cut off; its leads will not be sent.
+    Cancelled,
+}
+
+impl ImportState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportState::Receiving => "receiving",
+            ImportState::AwaitingDecision => "awaiting_decision",
+            ImportState::Queued => "queued",
+            ImportState::Failed => "failed",
+            ImportState::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl TryFrom<String> for ImportState {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Ok(match s.as_str() {
+            "receiving" => ImportState::Receiving,
+            "awaiting_decision" => ImportState::AwaitingDecision,
+            "queued" => ImportState::Queued,
+            "failed" => ImportState::Failed,
+            "cancelled" => ImportState::Cancelled,
+            other => return Err(format!("unknown import state {other:?}")),
+        })
+    }
+}
+
+/// Where every row of an import went: `rows == accepted + rejected + duplicates`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowCounts {
+    pub rows: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    /// Accepted rows that matched no routing rule and wait for a table.
+    pub held: u64,
+    /// Empty lines, which are not rows.
+    pub blank_lines: u64,
+}
+
+impl RowCounts {
+    /// The invariant every import keeps: nothing is silently dropped.
+    pub fn balanced(&self) -> bool {
+        self.rows == self.accepted + self.rejected + self.duplicates
+    }
+}
+
+/// An import as the page and the API show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub id: i64,
+    pub workspace_id: i64,
+    /// The table every row went to, or `None` when routed by rules.
+    pub table_id: Option<i64>,
+    pub priority: Priority,
+    pub source: String,
+    pub filename: Option<String>,
+    pub format: String,
+    pub encoding: Option<String>,
+    pub delimiter: Option<String>,
+    pub state: ImportState,
+    pub bytes: u64,
+    pub counts: RowCounts,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Data credits the accepted leads are expected to use (the tables' estimates).
+    pub estimated_credits: f64,
+    pub error: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}

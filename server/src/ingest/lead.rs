@@ -1,0 +1,300 @@
+//! From one row (header names and cell values) to a lead for Clay, or the reason it is refused.
+//! Pure: the pipeline calls it for every row.
+
+use super::normalize::{LeadEmail, clean_text, linkedin_key, registrable_domain};
+use app::ingest::{Mapping, Role, Route, Router};
+use serde::Serialize;
+
+/// Clay answers 413 to payloads over 100 KB (`clay-facts.md` #4); Kiln refuses them up front.
+pub const MAX_PAYLOAD_BYTES: usize = 100 * 1024;
+
+/// Why a row is not a lead. The text is the key of `rejected_by_reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    WrongFieldCount,
+    RowTooLong,
+    InvalidEmail,
+    NothingToEnrich,
+    PayloadTooLarge,
+    InvalidJson,
+    NotAnObject,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::WrongFieldCount => "wrong number of fields",
+            RejectReason::RowTooLong => "row over 100 KB",
+            RejectReason::InvalidEmail => "invalid email",
+            RejectReason::NothingToEnrich => "no email, LinkedIn URL, domain or company",
+            RejectReason::PayloadTooLarge => "payload over 100 KB",
+            RejectReason::InvalidJson => "invalid JSON",
+            RejectReason::NotAnObject => "not a JSON object",
+        }
+    }
+}
+
+/// A row that passed: where it goes, how it is recognised again, what Clay receives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lead {
+    pub route: Route,
+    pub dedupe_key: String,
+    pub payload: String,
+}
+
+/// Turns rows into leads for one import: the file's columns, their roles and the routing.
+pub struct LeadBuilder {
+    headers: Vec<String>,
+    mapping: Mapping,
+    routing: Routing,
+    json: Vec<u8>,
+}
+
+/// Every row to one table, or through the workspace's rules.
+pub enum Routing {
+    Table(i64),
+    Rules(Router),
+}
+
+/// Values by role after cleaning; empty means absent.
+#[derive(Default)]
+struct Person {
+    email: Option<LeadEmail>,
+    first_name: String,
+    last_name: String,
+    full_name: String,
+    company: String,
+    domain: Option<String>,
+    linkedin: Option<String>,
+    linkedin_raw: String,
+}
+
+impl LeadBuilder {
+    pub fn new(headers: Vec<String>, mapping: Mapping, routing: Routing) -> Self {
+        LeadBuilder { headers, mapping, routing, json: Vec::with_capacity(1024) }
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    /// A column that turned up after the first row (JSON objects with new keys): it takes a role
+    /// no column has yet, if its name says so, and is passed through otherwise.
+    pub fn add_column(&mut self, name: String) {
+        self.headers.push(name);
+        let detected = app::ingest::detect_roles(&self.headers);
+        for role in Role::ALL {
+            if self.mapping.get(role).is_none() && detected.get(role) == Some(self.headers.len() - 1) {
+                self.mapping.set(role, Some(self.headers.len() - 1));
+            }
+        }
+    }
+
+    fn cell<'a>(&self, fields: &'a [&'a str], role: Role) -> &'a str {
+        self.mapping.get(role).and_then(|i| fields.get(i)).copied().unwrap_or("")
+    }
+
+    /// Builds the lead of a row whose cells are `fields`, in header order.
+    pub fn build(&mut self, fields: &[&str]) -> Result<Lead, RejectReason> {
+        let person = self.person(fields)?;
+        let dedupe_key = dedupe_key(&person).ok_or(RejectReason::NothingToEnrich)?;
+        let route = match &self.routing {
+            Routing::Table(id) => Route::Table(*id),
+            Routing::Rules(router) => router.route(fields).0,
+        };
+        let payload = self.payload(&person, fields);
+        if payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(RejectReason::PayloadTooLarge);
+        }
+        Ok(Lead { route, dedupe_key, payload })
+    }
+
+    fn person(&self, fields: &[&str]) -> Result<Person, RejectReason> {
+        let email = LeadEmail::parse(self.cell(fields, Role::Email)).map_err(|_| RejectReason::InvalidEmail)?;
+        let first_name = clean_text(self.cell(fields, Role::FirstName));
+        let last_name = clean_text(self.cell(fields, Role::LastName));
+        let mut full_name = clean_text(self.cell(fields, Role::FullName));
+        if full_name.is_empty() {
+            full_name = match (first_name.is_empty(), last_name.is_empty()) {
+                (false, false) => format!("{first_name} {last_name}"),
+                (false, true) => first_name.clone(),
+                (true, false) => last_name.clone(),
+                (true, true) => String::new(),
+            };
+        }
+        let company = clean_text(self.cell(fields, Role::Company));
+        let domain = registrable_domain(self.cell(fields, Role::Domain))
+            .or_else(|| email.as_ref().and_then(|e| registrable_domain(e.domain())).filter(|d| !is_webmail(d)));
+        let linkedin_raw = clean_text(self.cell(fields, Role::LinkedIn));
+        let linkedin = linkedin_key(&linkedin_raw);
+        Ok(Person { email, first_name, last_name, full_name, company, domain, linkedin, linkedin_raw })
+    }
+
+    /// The JSON object for Clay: the roles under fixed names, then every other non-empty column
+    /// under its header.
+    fn payload(&mut self, person: &Person, fields: &[&str]) -> String {
+        self.json.clear();
+        self.json.push(b'{');
+        let mut first = true;
+        let mut put = |json: &mut Vec<u8>, key: &str, value: &str| {
+            if value.is_empty() {
+                return;
+            }
+            if !first {
+                json.push(b',');
+            }
+            first = false;
+            write_json_string(json, key);
+            json.push(b':');
+            write_json_string(json, value);
+        };
+        put(&mut self.json, "email", person.email.as_ref().map_or("", LeadEmail::as_str));
+        put(&mut self.json, "first_name", &person.first_name);
+        put(&mut self.json, "last_name", &person.last_name);
+        put(&mut self.json, "full_name", &person.full_name);
+        put(&mut self.json, "company", &person.company);
+        put(&mut self.json, "domain", person.domain.as_deref().unwrap_or(""));
+        put(&mut self.json, "linkedin_url", &person.linkedin_raw);
+        for (index, (header, value)) in self.headers.iter().zip(fields).enumerate() {
+            if !self.mapping.is_mapped(index) && !RESERVED.contains(&header.as_str()) {
+                put(&mut self.json, header, value.trim());
+            }
+        }
+        self.json.push(b'}');
+        String::from_utf8_lossy(&self.json).into_owned()
+    }
+}
+
+/// Keys Kiln sets itself; a pass-through column of that name would collide.
+const RESERVED: [&str; 8] =
+    ["email", "first_name", "last_name", "full_name", "company", "domain", "linkedin_url", "kiln_id"];
+
+/// Free email providers: their domain says nothing about the lead's company.
+fn is_webmail(domain: &str) -> bool {
+    const WEBMAIL: [&str; 12] = [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+    ];
+    WEBMAIL.contains(&domain)
+}
+
+/// How the workspace recognises this lead again: the email; else the LinkedIn URL; else the
+/// domain with the name; else the company with the name.
+fn dedupe_key(person: &Person) -> Option<String> {
+    if let Some(email) = &person.email {
+        return Some(format!("e:{}", email.as_str()));
+    }
+    if let Some(linkedin) = &person.linkedin {
+        return Some(format!("l:{linkedin}"));
+    }
+    let name = person.full_name.to_lowercase();
+    if let Some(domain) = &person.domain {
+        return Some(format!("d:{domain}|{name}"));
+    }
+    if !person.company.is_empty() {
+        return Some(format!("c:{}|{name}", person.company.to_lowercase()));
+    }
+    None
+}
+
+fn write_json_string(out: &mut Vec<u8>, value: &str) {
+    // serde_json's own escaping, without a String per value.
+    let mut serializer = serde_json::Serializer::new(out);
+    let _ = value.serialize(&mut serializer);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::ingest::{Condition, Fallback, Rule, detect_roles};
+
+    fn builder(headers: &[&str]) -> LeadBuilder {
+        let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+        let mapping = detect_roles(&headers);
+        LeadBuilder::new(headers, mapping, Routing::Table(7))
+    }
+
+    #[test]
+    fn a_person_row_becomes_a_lead_with_the_roles_and_the_rest() {
+        let mut b = builder(&["First Name", "Last Name", "Company", "Email 1", "Website", "Notes", "email"]);
+        let lead = b
+            .build(&[
+                "Ada",
+                " Lovelace ",
+                "Analytical Engines",
+                "ADA@Engines.co.uk",
+                "https://www.engines.co.uk",
+                "met at a fair",
+                "x",
+            ])
+            .unwrap();
+        assert_eq!(lead.route, Route::Table(7));
+        assert_eq!(lead.dedupe_key, "e:ada@engines.co.uk");
+        let payload: serde_json::Value = serde_json::from_str(&lead.payload).unwrap();
+        assert_eq!(payload["email"], "ada@engines.co.uk");
+        assert_eq!(payload["full_name"], "Ada Lovelace");
+        assert_eq!(payload["domain"], "engines.co.uk");
+        assert_eq!(payload["Notes"], "met at a fair");
+        assert!(payload.get("Website").is_none(), "mapped columns are not repeated");
+    }
+
+    #[test]
+    fn without_an_email_the_domain_and_name_identify_the_lead() {
+        let mut b = builder(&["first_name", "last_name", "website"]);
+        let lead = b.build(&["Grace", "Hopper", "navy.mil"]).unwrap();
+        assert_eq!(lead.dedupe_key, "d:navy.mil|grace hopper");
+        let company = builder(&["name", "website"]).build(&["Stripe", "https://stripe.com"]).unwrap();
+        assert_eq!(company.dedupe_key, "d:stripe.com|");
+    }
+
+    #[test]
+    fn webmail_domains_are_not_company_domains() {
+        let lead = builder(&["email"]).build(&["someone@gmail.com"]).unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&lead.payload).unwrap();
+        assert!(payload.get("domain").is_none());
+    }
+
+    #[test]
+    fn bad_rows_are_refused_with_a_reason() {
+        let mut b = builder(&["email", "notes"]);
+        assert_eq!(b.build(&["not-an-email", ""]), Err(RejectReason::InvalidEmail));
+        assert_eq!(b.build(&["", "nothing else"]), Err(RejectReason::NothingToEnrich));
+        let huge = "x".repeat(MAX_PAYLOAD_BYTES);
+        assert_eq!(b.build(&["a@example.com", &huge]), Err(RejectReason::PayloadTooLarge));
+    }
+
+    #[test]
+    fn values_are_escaped_in_the_payload() {
+        let lead = builder(&["email", "note"]).build(&["a@example.com", "say \"hi\"\n\\ é"]).unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&lead.payload).unwrap();
+        assert_eq!(payload["note"], "say \"hi\"\n\\ é");
+    }
+
+    #[test]
+    fn rules_route_rows_and_unmatched_rows_fall_back() {
+        let headers: Vec<String> = ["email", "country"].iter().map(|h| h.to_string()).collect();
+        let rules = vec![Rule {
+            column: "Country".into(),
+            condition: Condition::OneOf(vec!["FR".into(), "DE".into()]),
+            table_id: 2,
+        }];
+        let router = Router::new(&rules, Fallback::Hold, &headers).unwrap();
+        let mut b = LeadBuilder::new(headers.clone(), detect_roles(&headers), Routing::Rules(router));
+        assert_eq!(b.build(&["a@example.com", "fr"]).unwrap().route, Route::Table(2));
+        assert_eq!(b.build(&["b@example.com", "US"]).unwrap().route, Route::Hold);
+    }
+}

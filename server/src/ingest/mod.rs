@@ -1,0 +1,464 @@
+//! Lead ingest: one pipeline for the page's uploads and the API. The body is parsed as it arrives
+//! (memory does not grow with the file), every row ends accepted, rejected with a reason, or a
+//! duplicate, and the counts are stored with the rows they count.
+//!
+//! ```text
+//! body chunks ──(async task)──▶ parser thread ──batches──▶ writer (this task) ──▶ database
+//!              decode, CSV/JSON records, normalise, validate, dedupe key, route
+//! ```
+//! Both channels are bounded, so a slow database slows the upload instead of filling memory.
+
+mod csv_rows;
+mod json_rows;
+pub mod lead;
+pub mod normalize;
+pub mod rejects_csv;
+mod text;
+
+use crate::{
+    budget,
+    error::Error,
+    store::{
+        self, Db,
+        leads::{Batch, Written},
+    },
+};
+use app::{
+    domain::{ImportState, ImportSummary, Priority},
+    ingest::{Fallback, Mapping, Rule},
+};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use lead::Routing;
+use std::{collections::HashMap, fmt::Display};
+use tokio::sync::mpsc;
+
+/// Clay refuses payloads over 100 KB (`clay-facts.md` #4): longer rows are refused unread.
+pub const MAX_ROW_BYTES: usize = 100 * 1024;
+/// Rows per database transaction.
+const BATCH_ROWS: usize = 2_000;
+/// How much of the file decides its encoding and delimiter.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+    JsonArray,
+}
+
+impl Format {
+    /// From a `Content-Type`: CSV unless it names NDJSON or JSON.
+    pub fn from_content_type(content_type: Option<&str>) -> Format {
+        let essence =
+            content_type.unwrap_or_default().split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" | "application/x-jsonlines" => {
+                Format::Ndjson
+            }
+            "application/json" => Format::JsonArray,
+            _ => Format::Csv,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+            Format::JsonArray => "json",
+        }
+    }
+}
+
+/// Where the rows go.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    Table(i64),
+    /// Through the workspace's routing rules.
+    Rules {
+        workspace_id: i64,
+    },
+}
+
+/// What to do when the accepted leads would pass the rest of the month's credit budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverBudget {
+    /// Queue everything; delivery stops at the budget anyway.
+    QueueAll,
+    /// Queue, in order, only the leads whose estimate fits; hold the rest.
+    QueueFit,
+    /// Wait for an operator to choose (the page asks).
+    Ask,
+}
+
+pub struct Request {
+    pub target: Target,
+    pub priority: Priority,
+    /// A mapping override such as `email=Work Email,company=Organisation`.
+    pub mapping: Option<String>,
+    pub format: Format,
+    pub filename: Option<String>,
+    pub source: &'static str,
+    pub actor: String,
+    pub over_budget: OverBudget,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file cannot be read at all (empty, header only, bad mapping…): 422, nothing kept.
+    #[error("{message}")]
+    Unreadable { import_id: i64, message: String },
+    /// The upload stopped before the end of the body.
+    #[error("the upload stopped before the end of the file: {message}")]
+    Aborted { import_id: i64, message: String },
+    #[error(transparent)]
+    Http(#[from] Error),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Http(e.into())
+    }
+}
+
+/// What the body task hands the parser.
+enum Input {
+    Chunk(Bytes),
+    End,
+    Aborted(String),
+}
+
+/// What the parser hands the writer.
+enum Event {
+    /// How the file was read, once its head is known.
+    Format {
+        encoding: String,
+        delimiter: Option<String>,
+        headers: Vec<String>,
+        mapping: Mapping,
+    },
+    Batch(Batch),
+}
+
+/// Why the parser gave up on a file.
+#[derive(Debug)]
+enum ParseError {
+    Unreadable(String),
+    Aborted(String),
+}
+
+/// The parser's view of the import, fixed before the first byte.
+struct Setup {
+    mapping_override: Option<String>,
+    routing: RoutingSpec,
+}
+
+enum RoutingSpec {
+    Table(i64),
+    Rules { rules: Vec<Rule>, fallback: Fallback },
+}
+
+impl RoutingSpec {
+    fn compile(&self, headers: &[String]) -> Result<Routing, ParseError> {
+        match self {
+            RoutingSpec::Table(id) => Ok(Routing::Table(*id)),
+            RoutingSpec::Rules { rules, fallback } => app::ingest::Router::new(rules, *fallback, headers)
+                .map(Routing::Rules)
+                .map_err(|e| ParseError::Unreadable(format!("the routing rules do not fit this file: {e}"))),
+        }
+    }
+}
+
+/// The mapping for `headers`: detected from their names, then the override applied.
+fn mapping_for(headers: &[String], mapping_override: Option<&str>) -> Result<Mapping, ParseError> {
+    let detected = app::ingest::detect_roles(headers);
+    match mapping_override.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(detected),
+        Some(spec) => app::ingest::apply_mapping_override(&detected, headers, spec)
+            .map_err(|e| ParseError::Unreadable(format!("the column mapping cannot be used: {e}"))),
+    }
+}
+
+/// Collects parsed rows into batches and hands them on; shared by the CSV and JSON parsers.
+struct Batcher {
+    events: mpsc::Sender<Event>,
+    batch: Batch,
+    bytes_seen: u64,
+    bytes_sent: u64,
+}
+
+impl Batcher {
+    fn new(events: mpsc::Sender<Event>) -> Self {
+        Batcher { events, batch: Batch::default(), bytes_seen: 0, bytes_sent: 0 }
+    }
+
+    fn send(&self, event: Event) -> Result<(), ParseError> {
+        // The writer hung up: it failed, and says why itself.
+        self.events.blocking_send(event).map_err(|_| ParseError::Aborted("the import stopped".into()))
+    }
+
+    fn lead(&mut self, line: u64, lead: lead::Lead) -> Result<(), ParseError> {
+        let table_id = match lead.route {
+            app::ingest::Route::Table(id) => Some(id),
+            app::ingest::Route::Hold => None,
+        };
+        self.batch.leads.push(store::leads::NewLead {
+            table_id,
+            line,
+            dedupe_key: lead.dedupe_key,
+            payload: lead.payload,
+        });
+        self.flush_if_full()
+    }
+
+    fn reject(&mut self, line: u64, reason: lead::RejectReason, raw: String) -> Result<(), ParseError> {
+        self.batch.rejects.push(store::leads::Rejected { line, reason: reason.as_str().to_owned(), raw });
+        self.flush_if_full()
+    }
+
+    fn blank(&mut self) {
+        self.batch.blank_lines += 1;
+    }
+
+    fn flush_if_full(&mut self) -> Result<(), ParseError> {
+        if self.batch.leads.len() + self.batch.rejects.len() >= BATCH_ROWS { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> Result<(), ParseError> {
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.bytes = self.bytes_seen - self.bytes_sent;
+        self.bytes_sent = self.bytes_seen;
+        self.send(Event::Batch(batch))
+    }
+}
+
+/// The parser's source of bytes: blocks on the body task's channel.
+struct Source {
+    input: mpsc::Receiver<Input>,
+    ended: bool,
+}
+
+impl Source {
+    /// The next chunk, `None` at the end of the body.
+    fn next(&mut self) -> Result<Option<Bytes>, ParseError> {
+        if self.ended {
+            return Ok(None);
+        }
+        match self.input.blocking_recv() {
+            Some(Input::Chunk(bytes)) => Ok(Some(bytes)),
+            Some(Input::End) => {
+                self.ended = true;
+                Ok(None)
+            }
+            Some(Input::Aborted(why)) => Err(ParseError::Aborted(why)),
+            None => Err(ParseError::Aborted("the connection closed".into())),
+        }
+    }
+
+    /// At least `want` bytes of the head (less when the body is shorter).
+    fn head(&mut self, want: usize) -> Result<Vec<u8>, ParseError> {
+        let mut head = Vec::with_capacity(want);
+        while head.len() < want {
+            match self.next()? {
+                Some(chunk) => head.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        Ok(head)
+    }
+}
+
+/// Imports `body` as `request` says, and returns the import's account.
+pub async fn run<S, E>(db: &Db, request: Request, body: S) -> Result<ImportSummary, ImportError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: Display + Send + 'static,
+{
+    let (workspace, table_id, spec, credits_by_table) = resolve(db, request.target).await?;
+    let now = store::now_millis();
+    let import_id = store::imports::create(
+        db,
+        &store::imports::NewImport {
+            workspace_id: workspace.id,
+            table_id,
+            priority: request.priority,
+            source: request.source,
+            filename: request.filename.as_deref(),
+            format: request.format.as_str(),
+            created_by: &request.actor,
+        },
+        now,
+    )
+    .await?;
+    tracing::info!(import_id, workspace_id = workspace.id, format = request.format.as_str(), "import started");
+
+    let (input_tx, input_rx) = mpsc::channel::<Input>(16);
+    let (events_tx, mut events_rx) = mpsc::channel::<Event>(2);
+    tokio::spawn(forward_body(body, input_tx));
+    let setup = Setup { mapping_override: request.mapping.clone(), routing: spec };
+    let format = request.format;
+    let parser = tokio::task::spawn_blocking(move || {
+        let source = Source { input: input_rx, ended: false };
+        let batcher = Batcher::new(events_tx);
+        match format {
+            Format::Csv => csv_rows::parse(source, batcher, setup),
+            Format::Ndjson => json_rows::parse(source, batcher, setup, json_rows::Shape::Lines),
+            Format::JsonArray => json_rows::parse(source, batcher, setup, json_rows::Shape::Array),
+        }
+    });
+
+    let mut total = Written::default();
+    let mut write_error = None;
+    while let Some(event) = events_rx.recv().await {
+        let result = match event {
+            Event::Format { encoding, delimiter, headers, mapping } => {
+                let described = serde_json::json!({ "headers": headers, "mapping": mapping }).to_string();
+                store::imports::set_format(db, import_id, &encoding, delimiter.as_deref(), &described).await.map(|_| ())
+            }
+            Event::Batch(batch) => store::leads::write_batch(
+                db,
+                import_id,
+                workspace.id,
+                request.priority.rank(),
+                batch,
+                &credits_by_table,
+                store::now_millis(),
+            )
+            .await
+            .map(|written| add(&mut total, written)),
+        };
+        if let Err(error) = result {
+            write_error = Some(error);
+            break;
+        }
+    }
+    drop(events_rx);
+    let parsed = parser.await.map_err(|e| Error::Internal(format!("the import parser stopped: {e}")))?;
+
+    let now = store::now_millis();
+    let outcome = match (write_error, parsed) {
+        (Some(error), _) => {
+            fail(db, import_id, ImportState::Failed, "the database refused the rows").await?;
+            return Err(error.into());
+        }
+        (None, Err(ParseError::Aborted(message))) => {
+            fail(db, import_id, ImportState::Cancelled, &message).await?;
+            Err(ImportError::Aborted { import_id, message })
+        }
+        (None, Err(ParseError::Unreadable(message))) => {
+            fail(db, import_id, ImportState::Failed, &message).await?;
+            Err(ImportError::Unreadable { import_id, message })
+        }
+        (None, Ok(())) => {
+            let state = budget_decision(db, &workspace, import_id, total.credits, request.over_budget, now).await?;
+            store::imports::finish(db, import_id, state, None, now).await?;
+            Ok(())
+        }
+    };
+    outcome?;
+    let summary = store::imports::find(db, import_id).await?.ok_or(Error::NotFound("import"))?;
+    tracing::info!(
+        import_id,
+        rows = summary.counts.rows,
+        accepted = summary.counts.accepted,
+        rejected = summary.counts.rejected,
+        duplicates = summary.counts.duplicates,
+        "import finished"
+    );
+    Ok(summary)
+}
+
+fn add(total: &mut Written, written: Written) {
+    total.rows += written.rows;
+    total.accepted += written.accepted;
+    total.rejected += written.rejected;
+    total.duplicates += written.duplicates;
+    total.held += written.held;
+    total.credits += written.credits;
+}
+
+/// Ends an import that will not be delivered: nothing of it stays queued.
+async fn fail(db: &Db, import_id: i64, state: ImportState, message: &str) -> Result<(), sqlx::Error> {
+    store::imports::discard_leads(db, import_id).await?;
+    store::imports::finish(db, import_id, state, Some(message), store::now_millis()).await?;
+    tracing::warn!(import_id, state = state.as_str(), reason = message, "import ended without delivery");
+    Ok(())
+}
+
+/// The workspace, the import's table (if one), the routing, and each table's credit estimate.
+async fn resolve(
+    db: &Db,
+    target: Target,
+) -> Result<(app::domain::Workspace, Option<i64>, RoutingSpec, HashMap<i64, f64>), ImportError> {
+    match target {
+        Target::Table(id) => {
+            let table = store::tables::find(db, id).await?.ok_or(Error::NotFound("table"))?;
+            let workspace =
+                store::workspaces::find(db, table.workspace_id).await?.ok_or(Error::NotFound("workspace"))?;
+            Ok((workspace, Some(id), RoutingSpec::Table(id), HashMap::from([(id, table.credits_per_lead)])))
+        }
+        Target::Rules { workspace_id } => {
+            let workspace = store::workspaces::find(db, workspace_id).await?.ok_or(Error::NotFound("workspace"))?;
+            let rules = store::routing::rules(db, workspace_id).await?;
+            if rules.is_empty() && workspace.fallback_table_id.is_none() {
+                return Err(Error::invalid("routing", "the workspace has no routing rules yet").into());
+            }
+            let fallback = workspace.fallback_table_id.map_or(Fallback::Hold, Fallback::Table);
+            let credits = store::tables::list(db, Some(workspace_id))
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.credits_per_lead))
+                .collect();
+            Ok((workspace, None, RoutingSpec::Rules { rules, fallback }, credits))
+        }
+    }
+}
+
+/// Whether the import's leads can be queued within the month's credit budget.
+async fn budget_decision(
+    db: &Db,
+    workspace: &app::domain::Workspace,
+    import_id: i64,
+    credits: f64,
+    over_budget: OverBudget,
+    now: i64,
+) -> Result<ImportState, sqlx::Error> {
+    let Some(limit) = workspace.monthly_credit_budget else { return Ok(ImportState::Queued) };
+    let month_start = budget::month_start(now, workspace.budget_day);
+    let committed = store::imports::committed_credits(db, workspace.id, month_start).await?;
+    let remaining = (limit as f64 - committed).max(0.0);
+    if credits <= remaining {
+        return Ok(ImportState::Queued);
+    }
+    Ok(match over_budget {
+        OverBudget::QueueAll => ImportState::Queued,
+        OverBudget::QueueFit => {
+            store::imports::queue_only_what_fits(db, import_id, remaining).await?;
+            ImportState::Queued
+        }
+        OverBudget::Ask => ImportState::AwaitingDecision,
+    })
+}
+
+/// Copies the request body into the parser's channel, marking its end or its failure.
+async fn forward_body<S, E>(body: S, input: mpsc::Sender<Input>)
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: Display,
+{
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let message = match chunk {
+            Ok(bytes) if bytes.is_empty() => continue,
+            Ok(bytes) => Input::Chunk(bytes),
+            Err(error) => {
+                let _ = input.send(Input::Aborted(error.to_string())).await;
+                return;
+            }
+        };
+        if input.send(message).await.is_err() {
+            return;
+        }
+    }
+    let _ = input.send(Input::End).await;
+}

@@ -1,0 +1,131 @@
+//! Cleaning the values of a lead: emails, domains, names. Pure.
+
+use std::str::FromStr;
+
+/// Characters that sneak into exported cells and break matching: BOM, zero-width spaces and
+/// joiners, word joiner, soft hyphen, and the no-break space (turned into a space first).
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{feff}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{00ad}') || c.is_control()
+}
+
+/// Trims, drops invisible characters and collapses runs of whitespace to one space.
+pub fn clean_text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut pending_space = false;
+    for c in raw.chars() {
+        let c = if c == '\u{a0}' { ' ' } else { c };
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else if !is_invisible(c) {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A lead's email: trimmed, lower-cased, free of invisible characters, syntactically valid
+/// (RFC 5322, by `email_address`) and at a domain under a public suffix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadEmail(String);
+
+impl LeadEmail {
+    /// `Ok(None)` for an empty cell; an error for text that is not an email.
+    pub fn parse(raw: &str) -> Result<Option<LeadEmail>, InvalidEmail> {
+        let cleaned: String = clean_text(raw).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+        let cleaned = cleaned.trim_start_matches("mailto:").to_owned();
+        if cleaned.is_empty() {
+            return Ok(None);
+        }
+        let parsed = email_address::EmailAddress::from_str(&cleaned).map_err(|_| InvalidEmail)?;
+        if registrable_domain(parsed.domain()).is_none() {
+            return Err(InvalidEmail);
+        }
+        Ok(Some(LeadEmail(cleaned)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidEmail;
+
+/// The registrable domain (the part a company owns, by the public suffix list) of a website, URL,
+/// host or email: `https://www.shop.example.co.uk/about` → `example.co.uk`.
+pub fn registrable_domain(raw: &str) -> Option<String> {
+    let cleaned = clean_text(raw).to_lowercase();
+    let without_scheme = cleaned.split_once("://").map_or(cleaned.as_str(), |(_, rest)| rest);
+    let host_part = without_scheme.rsplit_once('@').map_or(without_scheme, |(_, host)| host);
+    let host = host_part.split(['/', '?', '#', ':']).next()?.trim_end_matches('.');
+    if host.is_empty() || !host.contains('.') || host.contains(char::is_whitespace) {
+        return None;
+    }
+    let domain = psl::domain_str(host)?;
+    // A bare public suffix ("co.uk") is no company's domain.
+    (domain.contains('.')).then(|| domain.to_owned())
+}
+
+/// A LinkedIn profile or company URL reduced to its path, so spellings of one URL match.
+pub fn linkedin_key(raw: &str) -> Option<String> {
+    let cleaned = clean_text(raw).to_lowercase();
+    let without_scheme = cleaned.split_once("://").map_or(cleaned.as_str(), |(_, rest)| rest);
+    let path = without_scheme.trim_start_matches("www.").split(['?', '#']).next()?.trim_end_matches('/');
+    let rest = path.split_once("linkedin.com/")?.1;
+    (!rest.is_empty()).then(|| format!("linkedin.com/{rest}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_collapsed_and_visible() {
+        assert_eq!(clean_text("  Ada \u{200b}Lovelace\u{a0} "), "Ada Lovelace");
+        assert_eq!(clean_text("\u{feff}Jean-\u{ad}Luc\tPicard\n"), "Jean-Luc Picard");
+        assert_eq!(clean_text(""), "");
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        let email = LeadEmail::parse("  Ada.Lovelace@Example.COM\u{200b} ").unwrap().unwrap();
+        assert_eq!(email.as_str(), "ada.lovelace@example.com");
+        assert_eq!(email.domain(), "example.com");
+        assert_eq!(LeadEmail::parse("mailto:bob@example.org").unwrap().unwrap().as_str(), "bob@example.org");
+        assert_eq!(LeadEmail::parse("   ").unwrap(), None);
+        for bad in
+            ["ada", "ada@", "@example.com", "ada@localhost", "ada@@example.com", "ada@example", "a,b@example.com"]
+        {
+            assert_eq!(LeadEmail::parse(bad), Err(InvalidEmail), "{bad}");
+        }
+    }
+
+    #[test]
+    fn domains_come_from_websites_urls_and_emails() {
+        assert_eq!(registrable_domain("https://www.shop.example.co.uk/about?x=1").as_deref(), Some("example.co.uk"));
+        assert_eq!(registrable_domain("Example.com").as_deref(), Some("example.com"));
+        assert_eq!(registrable_domain("http://blog.example.com:8080").as_deref(), Some("example.com"));
+        assert_eq!(registrable_domain("ada@mail.example.org").as_deref(), Some("example.org"));
+        assert_eq!(registrable_domain("www.example.com.").as_deref(), Some("example.com"));
+        for none in ["", "localhost", "co.uk", "not a domain", "http://"] {
+            assert_eq!(registrable_domain(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn linkedin_urls_match_whatever_their_spelling() {
+        let a = linkedin_key("https://www.linkedin.com/in/ada-lovelace/?trk=x");
+        let b = linkedin_key("linkedin.com/in/Ada-Lovelace");
+        assert_eq!(a.as_deref(), Some("linkedin.com/in/ada-lovelace"));
+        assert_eq!(a, b);
+        assert_eq!(linkedin_key("https://example.com/in/x"), None);
+    }
+}

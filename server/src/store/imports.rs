@@ -1,0 +1,245 @@
+//! Imports, their rejected rows, and the leads they bring. Counters are kept in the same
+//! transaction as the rows they count, so an import's account is exact even after a crash.
+
+use super::{Db, on_db};
+use app::domain::{ImportState, ImportSummary, Priority, RowCounts};
+use std::collections::BTreeMap;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    workspace_id: i64,
+    table_id: Option<i64>,
+    priority: i64,
+    source: String,
+    filename: Option<String>,
+    format: String,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+    #[sqlx(try_from = "String")]
+    state: ImportState,
+    bytes: i64,
+    rows: i64,
+    accepted: i64,
+    rejected: i64,
+    duplicates: i64,
+    held: i64,
+    blank_lines: i64,
+    estimated_credits: f64,
+    error: Option<String>,
+    created_by: String,
+    created_at: i64,
+    finished_at: Option<i64>,
+}
+
+fn count(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+impl Row {
+    fn into_summary(self, rejected_by_reason: BTreeMap<String, u64>) -> ImportSummary {
+        ImportSummary {
+            id: self.id,
+            workspace_id: self.workspace_id,
+            table_id: self.table_id,
+            priority: Priority::from_rank(self.priority),
+            source: self.source,
+            filename: self.filename,
+            format: self.format,
+            encoding: self.encoding,
+            delimiter: self.delimiter,
+            state: self.state,
+            bytes: count(self.bytes),
+            counts: RowCounts {
+                rows: count(self.rows),
+                accepted: count(self.accepted),
+                rejected: count(self.rejected),
+                duplicates: count(self.duplicates),
+                held: count(self.held),
+                blank_lines: count(self.blank_lines),
+            },
+            rejected_by_reason,
+            estimated_credits: self.estimated_credits,
+            error: self.error,
+            created_by: self.created_by,
+            created_at: self.created_at,
+            finished_at: self.finished_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, workspace_id, table_id, priority, source, filename, format, encoding, delimiter, state, bytes,
+    rows, accepted, rejected, duplicates, held, blank_lines, estimated_credits, error, created_by, created_at, finished_at";
+
+pub struct NewImport<'a> {
+    pub workspace_id: i64,
+    pub table_id: Option<i64>,
+    pub priority: Priority,
+    pub source: &'a str,
+    pub filename: Option<&'a str>,
+    pub format: &'a str,
+    pub created_by: &'a str,
+}
+
+pub async fn create(db: &Db, new: &NewImport<'_>, now: i64) -> Result<i64, sqlx::Error> {
+    let (id,): (i64,) = on_db!(db, pool => sqlx::query_as(
+        "INSERT INTO imports (workspace_id, table_id, priority, source, filename, format, state, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'receiving', $7, $8) RETURNING id",
+    )
+    .bind(new.workspace_id)
+    .bind(new.table_id)
+    .bind(new.priority.rank())
+    .bind(new.source)
+    .bind(new.filename)
+    .bind(new.format)
+    .bind(new.created_by)
+    .bind(now)
+    .fetch_one(pool)
+    .await)?;
+    Ok(id)
+}
+
+/// Records how the file was read (known once its head arrived).
+pub async fn set_format(
+    db: &Db,
+    id: i64,
+    encoding: &str,
+    delimiter: Option<&str>,
+    mapping: &str,
+) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => sqlx::query("UPDATE imports SET encoding = $2, delimiter = $3, mapping = $4 WHERE id = $1")
+        .bind(id)
+        .bind(encoding)
+        .bind(delimiter)
+        .bind(mapping)
+        .execute(pool)
+        .await
+        .map(drop))
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Option<ImportSummary>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM imports WHERE id = $1");
+    let row: Option<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+    let Some(row) = row else { return Ok(None) };
+    let reasons = rejected_by_reason(db, id).await?;
+    Ok(Some(row.into_summary(reasons)))
+}
+
+/// The file's columns and mapping, as recorded when its head was read (JSON).
+pub async fn description(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> = on_db!(db, pool => sqlx::query_as("SELECT mapping FROM imports WHERE id = $1").bind(id).fetch_optional(pool).await)?;
+    Ok(row.and_then(|(mapping,)| mapping))
+}
+
+/// The newest imports first; without the per-reason breakdown.
+pub async fn list(db: &Db, workspace_id: Option<i64>, limit: i64) -> Result<Vec<ImportSummary>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM imports WHERE ($1 IS NULL OR workspace_id = $1) ORDER BY id DESC LIMIT $2");
+    let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(workspace_id).bind(limit).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|row| row.into_summary(BTreeMap::new())).collect())
+}
+
+pub async fn rejected_by_reason(db: &Db, id: i64) -> Result<BTreeMap<String, u64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT reason, COUNT(*) FROM import_rejects WHERE import_id = $1 GROUP BY reason",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows.into_iter().map(|(reason, n)| (reason, count(n))).collect())
+}
+
+/// A page of rejected rows in line order, after `after_line`.
+pub async fn rejects(db: &Db, id: i64, after_line: i64, limit: i64) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT line, reason, raw FROM import_rejects WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3",
+    )
+    .bind(id)
+    .bind(after_line)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
+/// Ends an import: its state, finishing time, and an error when it failed.
+pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => sqlx::query("UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(state.as_str())
+        .bind(error)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(drop))
+}
+
+/// Moves an import from one state to another, only if it is still in `from`.
+pub async fn transition(db: &Db, id: i64, from: ImportState, to: ImportState) -> Result<bool, sqlx::Error> {
+    let changed = on_db!(db, pool => sqlx::query("UPDATE imports SET state = $3 WHERE id = $1 AND state = $2")
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok(changed == 1)
+}
+
+/// Removes the leads of an import that will never be sent (failed or cancelled while arriving),
+/// so the same rows can be imported again. The import keeps its counts.
+pub async fn discard_leads(db: &Db, id: i64) -> Result<u64, sqlx::Error> {
+    on_db!(db, pool => sqlx::query("DELETE FROM leads WHERE import_id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+}
+
+/// Data credits the workspace's queued imports of the budget month starting at `month_start` are
+/// expected to use.
+pub async fn committed_credits(db: &Db, workspace_id: i64, month_start: i64) -> Result<f64, sqlx::Error> {
+    let (sum,): (Option<f64>,) = on_db!(db, pool => sqlx::query_as(
+        "SELECT SUM(estimated_credits) FROM imports WHERE workspace_id = $1 AND state = 'queued' AND created_at >= $2",
+    )
+    .bind(workspace_id)
+    .bind(month_start)
+    .fetch_one(pool)
+    .await)?;
+    Ok(sum.unwrap_or(0.0))
+}
+
+/// Holds the import's queued leads beyond the first ones whose estimated credits fit in
+/// `credits` (the operator chose to queue only what fits the budget), in delivery order, and
+/// re-estimates the import. Returns how many were held.
+pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64, sqlx::Error> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let held = sqlx::query(
+            "UPDATE leads SET state = 'held' WHERE id IN (
+                 SELECT id FROM (
+                     SELECT l.id, SUM(t.credits_per_lead) OVER (ORDER BY l.id) AS running
+                     FROM leads l JOIN clay_tables t ON t.id = l.table_id
+                     WHERE l.import_id = $1 AND l.state = 'queued'
+                 ) AS ordered
+                 WHERE running > $2
+             )",
+        )
+        .bind(id)
+        .bind(credits)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "UPDATE imports SET held = held + $2, estimated_credits = COALESCE((
+                 SELECT SUM(t.credits_per_lead) FROM leads l JOIN clay_tables t ON t.id = l.table_id
+                 WHERE l.import_id = $1 AND l.state = 'queued'), 0)
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(held as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(held)
+    })
+}

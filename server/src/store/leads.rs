@@ -1,0 +1,138 @@
+//! Leads, written in batches as an import streams in.
+
+use super::{Db, on_db};
+use std::collections::{HashMap, HashSet};
+
+/// A row that became a lead.
+pub struct NewLead {
+    /// `None` when no routing rule took it and the workspace holds unrouted rows.
+    pub table_id: Option<i64>,
+    pub line: u64,
+    pub dedupe_key: String,
+    /// The JSON object to send to Clay.
+    pub payload: String,
+}
+
+/// A row that did not, and why.
+pub struct Rejected {
+    pub line: u64,
+    pub reason: String,
+    /// The row as it came (re-encoded as CSV, or the JSON object), cut at a sane length.
+    pub raw: String,
+}
+
+/// Rows parsed since the last batch.
+#[derive(Default)]
+pub struct Batch {
+    pub leads: Vec<NewLead>,
+    pub rejects: Vec<Rejected>,
+    pub blank_lines: u64,
+    pub bytes: u64,
+}
+
+impl Batch {
+    pub fn rows(&self) -> u64 {
+        (self.leads.len() + self.rejects.len()) as u64
+    }
+}
+
+/// What a batch added to its import.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Written {
+    pub rows: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub duplicates: u64,
+    pub held: u64,
+    pub credits: f64,
+}
+
+/// Rows per INSERT statement: well under both databases' bind-parameter limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Stores a batch in one transaction: the leads whose dedupe key the workspace has not seen (the
+/// others are duplicates, within the file or against every earlier import), the rejected rows,
+/// and the import's counters.
+pub async fn write_batch(
+    db: &Db,
+    import_id: i64,
+    workspace_id: i64,
+    priority: i64,
+    batch: Batch,
+    credits_by_table: &HashMap<i64, f64>,
+    now: i64,
+) -> Result<Written, sqlx::Error> {
+    let mut written = Written { rows: batch.rows(), rejected: batch.rejects.len() as u64, ..Written::default() };
+
+    // A key repeated inside the batch: the first row wins, the others are duplicates already.
+    let mut seen = HashSet::with_capacity(batch.leads.len());
+    let mut candidates = Vec::with_capacity(batch.leads.len());
+    for lead in batch.leads {
+        if seen.insert(lead.dedupe_key.clone()) {
+            candidates.push(lead);
+        } else {
+            written.duplicates += 1;
+        }
+    }
+    let by_line: HashMap<u64, &NewLead> = candidates.iter().map(|lead| (lead.line, lead)).collect();
+
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO leads (workspace_id, import_id, table_id, priority, line, dedupe_key, payload, state, created_at) ",
+            );
+            insert.push_values(chunk, |mut row, lead| {
+                row.push_bind(workspace_id)
+                    .push_bind(import_id)
+                    .push_bind(lead.table_id)
+                    .push_bind(priority)
+                    .push_bind(lead.line as i64)
+                    .push_bind(lead.dedupe_key.as_str())
+                    .push_bind(lead.payload.as_str())
+                    .push_bind(if lead.table_id.is_some() { "queued" } else { "held" })
+                    .push_bind(now);
+            });
+            insert.push(" ON CONFLICT (workspace_id, dedupe_key) DO NOTHING RETURNING line");
+            let inserted: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+            written.duplicates += (chunk.len() - inserted.len()) as u64;
+            for (line,) in inserted {
+                written.accepted += 1;
+                match by_line.get(&(line as u64)).and_then(|lead| lead.table_id) {
+                    Some(table) => written.credits += credits_by_table.get(&table).copied().unwrap_or(0.0),
+                    None => written.held += 1,
+                }
+            }
+        }
+        for chunk in batch.rejects.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new("INSERT INTO import_rejects (import_id, line, reason, raw) ");
+            insert.push_values(chunk, |mut row, reject| {
+                row.push_bind(import_id)
+                    .push_bind(reject.line as i64)
+                    .push_bind(reject.reason.as_str())
+                    .push_bind(reject.raw.as_str());
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "UPDATE imports SET bytes = bytes + $2, rows = rows + $3, accepted = accepted + $4, rejected = rejected + $5,
+                 duplicates = duplicates + $6, held = held + $7, blank_lines = blank_lines + $8,
+                 estimated_credits = estimated_credits + $9
+             WHERE id = $1",
+        )
+        .bind(import_id)
+        .bind(batch.bytes as i64)
+        .bind(written.rows as i64)
+        .bind(written.accepted as i64)
+        .bind(written.rejected as i64)
+        .bind(written.duplicates as i64)
+        .bind(written.held as i64)
+        .bind(batch.blank_lines as i64)
+        .bind(written.credits)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(written)
+}

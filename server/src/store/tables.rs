@@ -1,0 +1,86 @@
+//! Clay tables, each in one workspace.
+
+use super::{Db, on_db};
+use app::domain::ClayTable;
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    workspace_id: i64,
+    name: String,
+    credits_per_lead: f64,
+    scenario_id: Option<i64>,
+    created_at: i64,
+}
+
+impl From<Row> for ClayTable {
+    fn from(r: Row) -> Self {
+        ClayTable {
+            id: r.id,
+            workspace_id: r.workspace_id,
+            name: r.name,
+            credits_per_lead: r.credits_per_lead,
+            scenario_id: r.scenario_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, workspace_id, name, credits_per_lead, scenario_id, created_at";
+
+pub async fn insert(
+    db: &Db,
+    workspace_id: i64,
+    name: &str,
+    credits_per_lead: f64,
+    scenario_id: Option<i64>,
+    now: i64,
+) -> Result<ClayTable, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO clay_tables (workspace_id, name, credits_per_lead, scenario_id, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+    );
+    let row: Row = on_db!(db, pool => sqlx::query_as(&sql)
+        .bind(workspace_id)
+        .bind(name)
+        .bind(credits_per_lead)
+        .bind(scenario_id)
+        .bind(now)
+        .fetch_one(pool)
+        .await)?;
+    Ok(row.into())
+}
+
+pub async fn update(
+    db: &Db,
+    id: i64,
+    name: &str,
+    credits_per_lead: f64,
+    scenario_id: Option<i64>,
+) -> Result<Option<ClayTable>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE clay_tables SET name = $2, credits_per_lead = $3, scenario_id = $4 WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row: Option<Row> = on_db!(db, pool => sqlx::query_as(&sql)
+        .bind(id)
+        .bind(name)
+        .bind(credits_per_lead)
+        .bind(scenario_id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Option<ClayTable>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM clay_tables WHERE id = $1");
+    let row: Option<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn list(db: &Db, workspace_id: Option<i64>) -> Result<Vec<ClayTable>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM clay_tables WHERE ($1 IS NULL OR workspace_id = $1) ORDER BY workspace_id, name"
+    );
+    let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(workspace_id).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}

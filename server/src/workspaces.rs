@@ -1,0 +1,319 @@
+//! The rules for Clay workspaces, their tables, webhooks and routing: validation, defaults and
+//! the audit trail, shared by the API and the pages.
+
+use crate::{
+    error::{Error, Result},
+    secret::Secret,
+    store::{self, Db, audit, webhooks::WebhookRecord},
+};
+use app::{
+    domain::{ClayTable, TableInput, Webhook, WebhookInput, Workspace, WorkspaceInput},
+    ingest::{self, Fallback, Rule},
+    planner::Scenario,
+};
+
+pub const DEFAULT_RATE_PER_SEC: f64 = 10.0;
+pub const DEFAULT_BURST: u32 = 20;
+pub const DEFAULT_LIFETIME_CAP: u64 = 50_000;
+pub const DEFAULT_SAFETY_MARGIN: u64 = 5_000;
+
+fn name(raw: &str, field: &'static str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid(field, format!("{field} must have 1 to 100 characters")));
+    }
+    Ok(name.to_owned())
+}
+
+fn conflict_on_duplicate(what: String) -> impl FnOnce(sqlx::Error) -> Error {
+    move |e| if store::is_unique_violation(&e) { Error::Conflict(what) } else { e.into() }
+}
+
+async fn workspace_fields(db: &Db, input: &WorkspaceInput) -> Result<(String, f64, u32, u8)> {
+    let name = name(&input.name, "name")?;
+    let rate = input.rate_per_sec.unwrap_or(DEFAULT_RATE_PER_SEC);
+    if !rate.is_finite() || rate <= 0.0 || rate > 1_000.0 {
+        return Err(Error::invalid("rate_per_sec", "rate_per_sec must be above 0 and at most 1000 records/s"));
+    }
+    let burst = input.burst.unwrap_or(DEFAULT_BURST);
+    if !(1..=10_000).contains(&burst) {
+        return Err(Error::invalid("burst", "burst must be between 1 and 10000"));
+    }
+    let day = input.budget_day.unwrap_or(1);
+    if !(1..=28).contains(&day) {
+        return Err(Error::invalid("budget_day", "budget_day must be between 1 and 28"));
+    }
+    if let Some(key) = &input.plan_key {
+        let known = store::planner::catalog(db).await?.iter().any(|plan| &plan.key == key);
+        if !known {
+            return Err(Error::invalid("plan_key", format!("no plan {key:?} in the catalog")));
+        }
+    }
+    Ok((name, rate, burst, day))
+}
+
+pub async fn create_workspace(db: &Db, actor: &str, input: &WorkspaceInput) -> Result<Workspace> {
+    create_workspace_marked(db, actor, input, false).await
+}
+
+/// Creates a workspace; `demo` marks the one Kiln makes on first run.
+pub async fn create_workspace_marked(db: &Db, actor: &str, input: &WorkspaceInput, demo: bool) -> Result<Workspace> {
+    let (name, rate_per_sec, burst, budget_day) = workspace_fields(db, input).await?;
+    let fields = store::workspaces::Fields {
+        name: &name,
+        rate_per_sec,
+        burst,
+        plan_key: input.plan_key.as_deref(),
+        monthly_credit_budget: input.monthly_credit_budget,
+        monthly_action_budget: input.monthly_action_budget,
+        budget_day,
+    };
+    let now = store::now_millis();
+    let workspace = store::workspaces::insert(db, &fields, demo, now)
+        .await
+        .map_err(conflict_on_duplicate(format!("a workspace named {name:?} already exists")))?;
+    audit::record(db, actor, "workspace.create", &name, None, now).await?;
+    Ok(workspace)
+}
+
+pub async fn update_workspace(db: &Db, actor: &str, id: i64, input: &WorkspaceInput) -> Result<Workspace> {
+    let (name, rate_per_sec, burst, budget_day) = workspace_fields(db, input).await?;
+    let fields = store::workspaces::Fields {
+        name: &name,
+        rate_per_sec,
+        burst,
+        plan_key: input.plan_key.as_deref(),
+        monthly_credit_budget: input.monthly_credit_budget,
+        monthly_action_budget: input.monthly_action_budget,
+        budget_day,
+    };
+    let workspace = store::workspaces::update(db, id, &fields)
+        .await
+        .map_err(conflict_on_duplicate(format!("a workspace named {name:?} already exists")))?
+        .ok_or(Error::NotFound("workspace"))?;
+    let detail = format!(
+        "rate {rate_per_sec}/s, burst {burst}, credit budget {}, action budget {}, month from day {budget_day}",
+        input.monthly_credit_budget.map_or("none".into(), |b| b.to_string()),
+        input.monthly_action_budget.map_or("none".into(), |b| b.to_string()),
+    );
+    audit::record(db, actor, "workspace.update", &name, Some(&detail), store::now_millis()).await?;
+    Ok(workspace)
+}
+
+pub async fn create_table(db: &Db, actor: &str, input: &TableInput) -> Result<ClayTable> {
+    let name = name(&input.name, "name")?;
+    let workspace = store::workspaces::find(db, input.workspace_id).await?.ok_or(Error::NotFound("workspace"))?;
+    let credits = table_credits(db, input).await?;
+    let now = store::now_millis();
+    let table = store::tables::insert(db, workspace.id, &name, credits, input.scenario_id, now)
+        .await
+        .map_err(conflict_on_duplicate(format!("the workspace already has a table named {name:?}")))?;
+    audit::record(
+        db,
+        actor,
+        "table.create",
+        &format!("{} / {name}", workspace.name),
+        Some(&format!("{credits} credits per lead")),
+        now,
+    )
+    .await?;
+    Ok(table)
+}
+
+pub async fn update_table(db: &Db, actor: &str, id: i64, input: &TableInput) -> Result<ClayTable> {
+    let name = name(&input.name, "name")?;
+    let credits = table_credits(db, input).await?;
+    let table = store::tables::update(db, id, &name, credits, input.scenario_id)
+        .await
+        .map_err(conflict_on_duplicate(format!("the workspace already has a table named {name:?}")))?
+        .ok_or(Error::NotFound("table"))?;
+    audit::record(db, actor, "table.update", &name, Some(&format!("{credits} credits per lead")), store::now_millis())
+        .await?;
+    Ok(table)
+}
+
+/// The table's estimate: typed, or the expected credits per lead of a saved planner scenario.
+async fn table_credits(db: &Db, input: &TableInput) -> Result<f64> {
+    match (input.credits_per_lead, input.scenario_id) {
+        (Some(credits), _) if credits.is_finite() && credits >= 0.0 => Ok(credits),
+        (Some(_), _) => Err(Error::invalid("credits_per_lead", "credits_per_lead must be a number of 0 or more")),
+        (None, Some(scenario_id)) => {
+            let saved = store::planner::scenarios(db).await?;
+            let scenario = saved.iter().find(|s| s.id == scenario_id).ok_or(Error::NotFound("scenario"))?;
+            Ok(Scenario::from_query_string(&scenario.query).enrichment.per_lead().credits)
+        }
+        (None, None) => Err(Error::invalid("credits_per_lead", "give credits_per_lead or a saved scenario_id")),
+    }
+}
+
+/// A URL Kiln may send leads to: https, or plain http on this machine (the sandbox, tests).
+pub struct WebhookUrl(Secret);
+
+impl WebhookUrl {
+    pub fn parse(raw: &str) -> Result<WebhookUrl> {
+        let invalid = |why: &str| Error::invalid("url", format!("the webhook URL {why}"));
+        let url = url::Url::parse(raw.trim()).map_err(|_| invalid("is not a URL"))?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => return Err(invalid("has no host")),
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => return Err(invalid("must start with https:// (plain http only on this machine)")),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("must not carry a user name or password"));
+        }
+        Ok(WebhookUrl(Secret::new(url.as_str())))
+    }
+}
+
+/// `https://api.clay.com/v3/sources/webhook/pull-in-…-3f9c` → `https://api.clay.com/…3f9c`: enough
+/// to tell webhooks apart, not enough to send to one.
+pub fn mask_url(url: &Secret) -> String {
+    let text = url.expose();
+    let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
+    let host = rest.split('/').next().unwrap_or_default();
+    let tail: String = {
+        let chars: Vec<char> = rest.trim_end_matches('/').chars().collect();
+        chars[chars.len().saturating_sub(4)..].iter().collect()
+    };
+    format!("{scheme}://{host}/…{tail}")
+}
+
+pub fn webhook_view(record: &WebhookRecord) -> Webhook {
+    let count = |v: i64| v.max(0) as u64;
+    Webhook {
+        id: record.id,
+        table_id: record.table_id,
+        url_masked: mask_url(&record.url),
+        has_auth_token: record.auth_token.is_some(),
+        lifetime_cap: count(record.lifetime_cap),
+        safety_margin: count(record.safety_margin),
+        used: count(record.used),
+        state: record.state,
+        created_at: record.created_at,
+    }
+}
+
+fn webhook_limits(input: &WebhookInput, current: Option<&Webhook>) -> Result<(u64, u64, u64)> {
+    let cap = input.lifetime_cap.or(current.map(|w| w.lifetime_cap)).unwrap_or(DEFAULT_LIFETIME_CAP);
+    let margin = input.safety_margin.or(current.map(|w| w.safety_margin)).unwrap_or(DEFAULT_SAFETY_MARGIN);
+    let used = input.used.or(current.map(|w| w.used)).unwrap_or(0);
+    if cap == 0 {
+        return Err(Error::invalid("lifetime_cap", "lifetime_cap must be above 0"));
+    }
+    if margin >= cap {
+        return Err(Error::invalid("safety_margin", "safety_margin must be below lifetime_cap"));
+    }
+    if used > cap {
+        return Err(Error::invalid("used", "used cannot exceed lifetime_cap"));
+    }
+    Ok((cap, margin, used))
+}
+
+pub async fn add_webhook(db: &Db, actor: &str, table_id: i64, input: &WebhookInput) -> Result<Webhook> {
+    let table = store::tables::find(db, table_id).await?.ok_or(Error::NotFound("table"))?;
+    let WebhookUrl(url) = WebhookUrl::parse(&input.url)?;
+    let auth_token = match input.auth_token.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(token) if token.len() > 500 => return Err(Error::invalid("auth_token", "auth_token is too long")),
+        Some(token) => Some(Secret::new(token)),
+    };
+    let (lifetime_cap, safety_margin, used) = webhook_limits(input, None)?;
+    let fields = store::webhooks::Fields {
+        table_id: table.id,
+        url: &url,
+        auth_token: auth_token.as_ref(),
+        lifetime_cap,
+        safety_margin,
+        used,
+    };
+    let now = store::now_millis();
+    let record = store::webhooks::insert(db, &fields, now).await?;
+    let view = webhook_view(&record);
+    let detail = format!("{} (cap {lifetime_cap}, margin {safety_margin}, used {used})", view.url_masked);
+    audit::record(db, actor, "webhook.add", &table.name, Some(&detail), now).await?;
+    Ok(view)
+}
+
+/// Changes a webhook's limits, its used count or its state (the URL and token cannot change:
+/// a new Clay webhook is a new webhook).
+pub async fn update_webhook(
+    db: &Db,
+    actor: &str,
+    id: i64,
+    input: &WebhookInput,
+    state: Option<app::domain::WebhookState>,
+) -> Result<Webhook> {
+    let current = store::webhooks::find(db, id).await?.ok_or(Error::NotFound("webhook"))?;
+    let current_view = webhook_view(&current);
+    let (cap, margin, used) = webhook_limits(input, Some(&current_view))?;
+    let state = state.unwrap_or(current.state);
+    let record = store::webhooks::update(db, id, cap, margin, used, state).await?.ok_or(Error::NotFound("webhook"))?;
+    let view = webhook_view(&record);
+    let detail = format!("cap {cap}, margin {margin}, used {used}, {}", state.as_str());
+    audit::record(db, actor, "webhook.update", &view.url_masked, Some(&detail), store::now_millis()).await?;
+    Ok(view)
+}
+
+/// Replaces a workspace's routing rules; every rule's table must belong to the workspace.
+pub async fn set_routing(db: &Db, actor: &str, workspace_id: i64, rules: &[Rule], fallback: Fallback) -> Result<()> {
+    let workspace = store::workspaces::find(db, workspace_id).await?.ok_or(Error::NotFound("workspace"))?;
+    ingest::validate(rules).map_err(|e| Error::invalid("rules", e.to_string()))?;
+    let tables: Vec<i64> = store::tables::list(db, Some(workspace_id)).await?.iter().map(|t| t.id).collect();
+    let fallback_table = match fallback {
+        Fallback::Table(id) => Some(id),
+        Fallback::Hold => None,
+    };
+    for table in rules.iter().map(|r| r.table_id).chain(fallback_table) {
+        if !tables.contains(&table) {
+            return Err(Error::invalid("rules", format!("table {table} is not a table of this workspace")));
+        }
+    }
+    store::routing::replace(db, workspace_id, rules, fallback_table).await?;
+    let detail = format!(
+        "{} rules, unrouted rows {}",
+        rules.len(),
+        fallback_table.map_or("held".into(), |t| format!("to table {t}"))
+    );
+    audit::record(db, actor, "routing.update", &workspace.name, Some(&detail), store::now_millis()).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_must_be_https_or_loopback() {
+        assert!(WebhookUrl::parse("https://api.clay.com/v3/sources/webhook/pull-in-data-from-a-webhook-1").is_ok());
+        assert!(WebhookUrl::parse("http://127.0.0.1:3000/sandbox/clay/v3/sources/webhook/1").is_ok());
+        assert!(WebhookUrl::parse("http://localhost:9/x").is_ok());
+        assert!(WebhookUrl::parse("http://[::1]:9/x").is_ok());
+        for bad in
+            ["http://api.clay.com/x", "ftp://x/y", "not a url", "https://user:pw@api.clay.com/x", "http://10.0.0.1/x"]
+        {
+            assert!(WebhookUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn masked_urls_keep_host_and_a_short_tail() {
+        let url = Secret::new("https://api.clay.com/v3/sources/webhook/pull-in-data-from-a-webhook-8f2e4c1a");
+        assert_eq!(mask_url(&url), "https://api.clay.com/…4c1a");
+    }
+
+    #[test]
+    fn webhook_limits_default_and_check() {
+        let input = WebhookInput { url: String::new(), ..WebhookInput::default() };
+        assert_eq!(webhook_limits(&input, None).unwrap(), (50_000, 5_000, 0));
+        let bad = WebhookInput { safety_margin: Some(50_000), ..input.clone() };
+        assert!(webhook_limits(&bad, None).is_err());
+        let bad = WebhookInput { used: Some(60_000), ..input };
+        assert!(webhook_limits(&bad, None).is_err());
+    }
+}

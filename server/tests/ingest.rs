@@ -1,0 +1,397 @@
+//! Lead ingest through the API: every CSV case a real export brings, the invariant
+//! rows = accepted + rejected + duplicates, the rejects report, JSON bodies, routing and budgets.
+
+mod support;
+
+use app::domain::Role;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use support::{TestApp, assert_status};
+
+struct Api {
+    app: TestApp,
+    client: Client,
+    token: String,
+}
+
+impl Api {
+    async fn new() -> Api {
+        let app = TestApp::spawn().await;
+        let token = app.token("ingest-tests", Role::Admin).await;
+        Api { client: app.plain(), app, token }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let response = self.client.post(self.app.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        assert_status(&response, StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let response = self.client.get(self.app.url(path)).bearer_auth(&self.token).send().await.unwrap();
+        assert_status(&response, StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// A workspace with one table; returns (workspace id, table id).
+    async fn table(&self, budget: Option<u64>) -> (i64, i64) {
+        let workspace = self
+            .post(
+                "/api/v1/workspaces",
+                json!({ "name": "Outbound", "rate_per_sec": 10, "burst": 20, "monthly_credit_budget": budget }),
+            )
+            .await;
+        let table = self
+            .post("/api/v1/tables", json!({ "workspace_id": workspace["id"], "name": "Leads", "credits_per_lead": 2 }))
+            .await;
+        (workspace["id"].as_i64().unwrap(), table["id"].as_i64().unwrap())
+    }
+
+    async fn import(&self, query: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.app.url(&format!("/api/v1/imports?{query}")))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn csv(&self, table: i64, body: impl Into<reqwest::Body>) -> Value {
+        let (status, import) = self.import(&format!("table_id={table}"), "text/csv", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{import}");
+        assert_balanced(&import);
+        import
+    }
+}
+
+fn assert_balanced(import: &Value) {
+    let n = |k: &str| import[k].as_u64().unwrap_or_else(|| panic!("{k} missing in {import}"));
+    assert_eq!(n("rows"), n("accepted") + n("rejected") + n("duplicates"), "{import}");
+    let by_reason: u64 = import["rejected_by_reason"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(by_reason, n("rejected"), "{import}");
+}
+
+const MESSY: &str = "\u{feff}Email , First Name,Last Name,Company,Website,Notes\r\n\
+ada@example.com,Ada,Lovelace,Engines Ltd,engines.co.uk,\"likes, commas\"\r\n\
+\r\n\
+BOB@Example.com ,Bob,Smith,\"Acme \"\"Rockets\"\"\",acme.com,\"two\nlines\"\n\
+not-an-email,Carl,Jones,Nope,nope.com,\r\n\
+ada@example.com,Ada,Again,Engines Ltd,engines.co.uk,duplicate in the file\r\n\
+,Dora,Explorer,,,\r\n\
+too,few,fields\r\n\
+,Eve,Online,Eve Inc,https://www.eve-online.com/about,no email but a domain\r\n\
+=HYPERLINK(\"x\"),Mal,Icious,,,\r\n";
+
+#[tokio::test]
+async fn a_messy_csv_is_accounted_for_row_by_row() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let import = api.csv(table, MESSY).await;
+    assert_eq!(import["rows"], 8);
+    assert_eq!(import["accepted"], 3, "{import}");
+    assert_eq!(import["duplicates"], 1);
+    assert_eq!(import["rejected"], 4);
+    assert_eq!(import["blank_lines"], 1);
+    assert_eq!(import["state"], "queued");
+    assert_eq!(import["encoding"], "UTF-8 (BOM)");
+    assert_eq!(import["delimiter"], ",");
+    assert_eq!(
+        import["rejected_by_reason"],
+        json!({ "invalid email": 2, "no email, LinkedIn URL, domain or company": 1, "wrong number of fields": 1 })
+    );
+    let id = import["id"].as_i64().unwrap();
+    assert_eq!(api.get(&format!("/api/v1/imports/{id}")).await["rejected_by_reason"], import["rejected_by_reason"]);
+
+    // The report: original line numbers, reasons, cells — and formulas defused.
+    let report = api
+        .client
+        .get(api.app.url(&format!("/api/v1/imports/{id}/rejects.csv")))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_status(&report, StatusCode::OK);
+    assert!(report.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = report.text().await.unwrap();
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(lines[0], "line,reason,Email,First Name,Last Name,Company,Website,Notes");
+    assert!(lines.contains(&"6,invalid email,not-an-email,Carl,Jones,Nope,nope.com,"), "{text}");
+    assert!(lines.contains(&"8,\"no email, LinkedIn URL, domain or company\",,Dora,Explorer,,,"), "{text}");
+    assert!(lines.contains(&"9,wrong number of fields,too,few,fields"), "{text}");
+    assert!(
+        text.contains("11,invalid email,\"'=HYPERLINK(\"\"x\"\")\",Mal,Icious"),
+        "formulas are neutralised: {text}"
+    );
+
+    // The same file again: nothing new.
+    let again = api.csv(table, MESSY).await;
+    assert_eq!(again["accepted"], 0);
+    assert_eq!(again["duplicates"], 4);
+}
+
+#[tokio::test]
+async fn leads_are_normalised_and_stored_with_their_table_and_priority() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let (status, import) = api.import(&format!("table_id={table}&priority=high"), "text/csv", MESSY).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(import["priority"], "high");
+    let kiln::store::Db::Sqlite(pool) = &api.app.db else { unreachable!() };
+    let leads: Vec<(Option<i64>, i64, String, String, String)> =
+        sqlx::query_as("SELECT table_id, priority, dedupe_key, payload, state FROM leads ORDER BY line")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(leads.len(), 3);
+    assert!(leads.iter().all(|l| l.0 == Some(table) && l.1 == 2 && l.4 == "queued"));
+    assert_eq!(leads[1].2, "e:bob@example.com");
+    let bob: Value = serde_json::from_str(&leads[1].3).unwrap();
+    assert_eq!(bob["email"], "bob@example.com");
+    assert_eq!(bob["company"], "Acme \"Rockets\"");
+    assert_eq!(bob["domain"], "acme.com");
+    assert_eq!(bob["Notes"], "two\nlines");
+    assert_eq!(leads[2].2, "d:eve-online.com|eve online");
+}
+
+#[tokio::test]
+async fn encodings_and_delimiters_are_detected() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    // UTF-16 LE with BOM, tab-separated.
+    let text = "email\tcompany\r\nzoe@société.example.com\tSociété Générale\r\nyan@example.org\tÆrø\r\n";
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let import = api.csv(table, utf16).await;
+    assert_eq!((import["encoding"].as_str(), import["delimiter"].as_str()), (Some("UTF-16LE"), Some("tab")));
+    assert_eq!(import["accepted"], 2, "{import}");
+
+    // Windows-1252 (an é as 0xE9), semicolons, LF.
+    let latin: Vec<u8> = b"email;company\nanne@example.net;Caf\xe9 R\xe9publique\n".to_vec();
+    let import = api.csv(table, latin).await;
+    assert_eq!((import["encoding"].as_str(), import["delimiter"].as_str()), (Some("Windows-1252"), Some(";")));
+    let kiln::store::Db::Sqlite(pool) = &api.app.db else { unreachable!() };
+    let (payload,): (String,) = sqlx::query_as("SELECT payload FROM leads WHERE dedupe_key = 'e:anne@example.net'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(payload.contains("Café République"), "{payload}");
+
+    // Pipes, and NUL bytes scattered through a row.
+    let import = api.csv(table, "email|company\nn\0ul@example.com|Nul\0 Corp\n").await;
+    assert_eq!(import["accepted"], 1, "{import}");
+}
+
+#[tokio::test]
+async fn a_huge_field_is_refused_without_reading_it_all_and_the_rest_goes_on() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let huge = "x".repeat(300 * 1024);
+    let body = format!("email,notes\nbig@example.com,\"{huge}\"\nafter@example.com,fine\n");
+    let import = api.csv(table, body).await;
+    assert_eq!(import["rows"], 2);
+    assert_eq!(import["accepted"], 1);
+    assert_eq!(import["rejected_by_reason"]["row over 100 KB"], 1);
+}
+
+#[tokio::test]
+async fn unreadable_files_get_a_clear_error() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    for (body, expected) in [
+        ("", "the file is empty"),
+        ("\r\n\r\n", "the file is empty"),
+        ("email,company\r\n", "header row but no data rows"),
+    ] {
+        let (status, error) = api.import(&format!("table_id={table}"), "text/csv", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body:?}");
+        assert!(error["error"].as_str().unwrap().contains(expected), "{error}");
+        let id = error["import_id"].as_i64().unwrap();
+        assert_eq!(api.get(&format!("/api/v1/imports/{id}")).await["state"], "failed");
+    }
+    let (status, error) = api.import("table_id=999", "text/csv", "email\na@b.co\n").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    let (status, error) =
+        api.import(&format!("table_id={table}&mapping=email=Nope"), "text/csv", "email\na@example.com\n").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert!(error["error"].as_str().unwrap().contains("Nope"), "{error}");
+    let (status, _) =
+        api.import(&format!("table_id={table}&priority=urgent"), "text/csv", "email\na@example.com\n").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn ndjson_and_json_arrays_go_through_the_same_pipeline() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let ndjson = "{\"Email\":\"a@example.com\",\"Company\":\"A\"}\n\n{\"Email\":\"broken\"\n[1,2]\n{\"Email\":\"a@example.com\"}\n{\"Website\":\"b.example.org\",\"Name\":\"B\",\"Employees\":12}\n";
+    let (status, import) = api.import(&format!("table_id={table}"), "application/x-ndjson", ndjson).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    assert_balanced(&import);
+    assert_eq!(
+        (import["rows"].as_u64(), import["accepted"].as_u64(), import["duplicates"].as_u64()),
+        (Some(5), Some(2), Some(1))
+    );
+    assert_eq!(import["rejected_by_reason"], json!({ "invalid JSON": 1, "not a JSON object": 1 }));
+
+    let array = json!([
+        { "work_email": "c@example.com", "full_name": "C Person" },
+        { "work_email": "not valid" },
+        { "work_email": "d@example.com", "linkedin": "https://www.linkedin.com/in/d" }
+    ]);
+    let (status, import) = api.import(&format!("table_id={table}"), "application/json", array.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    assert_eq!((import["rows"].as_u64(), import["accepted"].as_u64()), (Some(3), Some(2)));
+    let (status, error) = api.import(&format!("table_id={table}"), "application/json", "{\"not\": \"an array\"}").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error["error"].as_str().unwrap().contains("not a JSON array"), "{error}");
+}
+
+#[tokio::test]
+async fn the_mapping_can_be_overridden() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let body = "Contact,Other Mail\nnot an email,real@example.com\n";
+    // Detected: no email column at all → nothing to enrich.
+    let import = api.csv(table, body).await;
+    assert_eq!(import["rejected"], 1);
+    for mapping in ["email=Other%20Mail", "%7B%22email%22%3A%22Other%20Mail%22%7D", "email=%232"] {
+        let (status, import) = api.import(&format!("table_id={table}&mapping={mapping}"), "text/csv", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{mapping}: {import}");
+        assert_eq!(
+            import["accepted"].as_u64().unwrap() + import["duplicates"].as_u64().unwrap(),
+            1,
+            "{mapping}: {import}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rows_are_routed_to_tables_by_rules() {
+    let api = Api::new().await;
+    let (workspace, europe) = api.table(None).await;
+    let americas = api
+        .post(
+            "/api/v1/tables",
+            json!({ "workspace_id": workspace.to_string(), "name": "Americas", "credits_per_lead": 3 }),
+        )
+        .await;
+    let americas = americas["id"].as_i64().unwrap();
+    let rules = json!({
+        "rules": [
+            { "column": "country", "condition": { "op": "one_of", "value": ["FR", "DE", "ES"] }, "table_id": europe },
+            { "column": "Country", "condition": { "op": "matches", "value": "^(us|ca|br)$" }, "table_id": americas }
+        ],
+        "fallback": { "kind": "hold" }
+    });
+    let response = api
+        .client
+        .put(api.app.url(&format!("/api/v1/workspaces/{workspace}/routing")))
+        .bearer_auth(&api.token)
+        .json(&rules)
+        .send()
+        .await
+        .unwrap();
+    assert_status(&response, StatusCode::OK);
+    let body = "email,country\na@example.com,fr\nb@example.com,US\nc@example.com,JP\nd@example.com, de \n";
+    let (status, import) = api.import("routing=rules", "text/csv", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    assert_eq!((import["accepted"].as_u64(), import["held"].as_u64()), (Some(4), Some(1)));
+    assert_eq!(import["estimated_credits"], 2.0 + 3.0 + 2.0);
+    let kiln::store::Db::Sqlite(pool) = &api.app.db else { unreachable!() };
+    let routed: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT dedupe_key, table_id FROM leads ORDER BY line").fetch_all(pool).await.unwrap();
+    assert_eq!(
+        routed,
+        [
+            ("e:a@example.com".to_owned(), Some(europe)),
+            ("e:b@example.com".to_owned(), Some(americas)),
+            ("e:c@example.com".to_owned(), None),
+            ("e:d@example.com".to_owned(), Some(europe)),
+        ]
+    );
+    let bad =
+        json!({ "rules": [{ "column": "x", "condition": { "op": "matches", "value": "(" }, "table_id": europe }] });
+    let response = api
+        .client
+        .put(api.app.url(&format!("/api/v1/workspaces/{workspace}/routing")))
+        .bearer_auth(&api.token)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_status(&response, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn imports_over_the_budget_wait_for_an_operator_when_asked() {
+    let api = Api::new().await;
+    let (_, table) = api.table(Some(5)).await;
+    // 2 credits a lead, budget 5: two leads fit.
+    let body = "email\na@example.com\nb@example.com\nc@example.com\nd@example.com\n";
+    let (_, import) = api.import(&format!("table_id={table}&over_budget=ask"), "text/csv", body).await;
+    assert_eq!(import["state"], "awaiting_decision");
+    assert_eq!(import["estimated_credits"], 8.0);
+    let id = import["id"].as_i64().unwrap();
+    let response = api
+        .client
+        .post(api.app.url(&format!("/api/v1/imports/{id}/queue?mode=fit")))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_status(&response, StatusCode::OK);
+    let decided: Value = response.json().await.unwrap();
+    assert_eq!(
+        (decided["state"].as_str(), decided["held"].as_u64(), decided["estimated_credits"].as_f64()),
+        (Some("queued"), Some(2), Some(4.0))
+    );
+
+    // The API's default queues everything: delivery stops at the budget anyway.
+    let (_, import) = api.import(&format!("table_id={table}"), "text/csv", "email\ne@example.com\n").await;
+    assert_eq!(import["state"], "queued");
+}
+
+#[tokio::test]
+async fn imports_need_a_token_with_the_operator_role() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let url = api.app.url(&format!("/api/v1/imports?table_id={table}"));
+    let response = api.client.post(&url).body("email\na@example.com\n").send().await.unwrap();
+    assert_status(&response, StatusCode::UNAUTHORIZED);
+    let viewer = api.app.token("viewer", Role::Viewer).await;
+    let response = api.client.post(&url).bearer_auth(viewer).body("email\na@example.com\n").send().await.unwrap();
+    assert_status(&response, StatusCode::FORBIDDEN);
+}
+
+/// The real files in ../shared/data/real, as they come from the world.
+#[tokio::test]
+async fn real_files_are_read_whole_and_accounted_for() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/real");
+    for (file, rows, mapping) in [
+        ("datablist-leads-10000.csv", 10_000, ""),
+        ("datablist-customers-10000.csv", 10_000, ""),
+        ("datablist-organizations-10000.csv", 10_000, ""),
+        ("yc-companies.csv", 5_706, ""),
+        ("legislators-current.csv", 537, ""),
+        // Its company column is called "Security": the mapping says so.
+        ("sp500-constituents.csv", 503, "&mapping=company=Security"),
+    ] {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let (status, import) = api.import(&format!("table_id={table}{mapping}"), "text/csv", bytes).await;
+        assert_eq!(status, StatusCode::CREATED, "{file}: {import}");
+        assert_balanced(&import);
+        assert_eq!(import["rows"], rows, "{file}: {import}");
+        assert_eq!(import["encoding"], "UTF-8", "{file}");
+        // Synthetic and real files repeat companies (one domain, several rows): duplicates are
+        // fine; rejects are not, beyond a handful of rows with nothing to enrich.
+        let rejected = import["rejected"].as_u64().unwrap();
+        assert!(rejected < rows / 20, "{file}: {import}");
+    }
+}
