@@ -7,6 +7,7 @@ pub mod components;
 pub mod domain;
 pub mod error;
 pub mod format;
+pub mod ingest;
 pub mod markup;
 pub mod pages;
 pub mod planner;

@@ -4,6 +4,7 @@
 use super::normalize::{LeadEmail, clean_text, linkedin_key, registrable_domain};
 use app::ingest::{Mapping, Role, Route, Router};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Clay answers 413 to payloads over 100 KB (`clay-facts.md` #4); Kiln refuses them up front.
 pub const MAX_PAYLOAD_BYTES: usize = 100 * 1024;
@@ -56,17 +57,16 @@ pub enum Routing {
     Rules(Router),
 }
 
-/// Values by role after cleaning; empty means absent.
-#[derive(Default)]
-struct Person {
+/// Values by role after cleaning (borrowed from the row when already clean); empty means absent.
+struct Person<'a> {
     email: Option<LeadEmail>,
-    first_name: String,
-    last_name: String,
-    full_name: String,
-    company: String,
+    first_name: Cow<'a, str>,
+    last_name: Cow<'a, str>,
+    full_name: Cow<'a, str>,
+    company: Cow<'a, str>,
     domain: Option<String>,
     linkedin: Option<String>,
-    linkedin_raw: String,
+    linkedin_raw: Cow<'a, str>,
 }
 
 impl LeadBuilder {
@@ -94,7 +94,7 @@ impl LeadBuilder {
         }
     }
 
-    fn cell<'a>(&self, fields: &'a [&'a str], role: Role) -> &'a str {
+    fn cell<'a>(&self, fields: &[&'a str], role: Role) -> &'a str {
         self.mapping.get(role).and_then(|i| fields.get(i)).copied().unwrap_or("")
     }
 
@@ -113,17 +113,17 @@ impl LeadBuilder {
         Ok(Lead { route, dedupe_key, payload })
     }
 
-    fn person(&self, fields: &[&str]) -> Result<Person, RejectReason> {
+    fn person<'a>(&self, fields: &[&'a str]) -> Result<Person<'a>, RejectReason> {
         let email = LeadEmail::parse(self.cell(fields, Role::Email)).map_err(|_| RejectReason::InvalidEmail)?;
         let first_name = clean_text(self.cell(fields, Role::FirstName));
         let last_name = clean_text(self.cell(fields, Role::LastName));
         let mut full_name = clean_text(self.cell(fields, Role::FullName));
         if full_name.is_empty() {
             full_name = match (first_name.is_empty(), last_name.is_empty()) {
-                (false, false) => format!("{first_name} {last_name}"),
+                (false, false) => Cow::Owned(format!("{first_name} {last_name}")),
                 (false, true) => first_name.clone(),
                 (true, false) => last_name.clone(),
-                (true, true) => String::new(),
+                (true, true) => Cow::Borrowed(""),
             };
         }
         let company = clean_text(self.cell(fields, Role::Company));
@@ -165,7 +165,8 @@ impl LeadBuilder {
             }
         }
         self.json.push(b'}');
-        String::from_utf8_lossy(&self.json).into_owned()
+        // Only `&str` went in, so this is valid UTF-8; the check is a fast scan.
+        std::str::from_utf8(&self.json).map(str::to_owned).unwrap_or_default()
     }
 }
 

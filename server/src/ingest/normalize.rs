@@ -1,6 +1,6 @@
 //! Cleaning the values of a lead: emails, domains, names. Pure.
 
-use std::str::FromStr;
+use std::{borrow::Cow, str::FromStr};
 
 /// Characters that sneak into exported cells and break matching: BOM, zero-width spaces and
 /// joiners, word joiner, soft hyphen, and the no-break space (turned into a space first).
@@ -8,8 +8,27 @@ fn is_invisible(c: char) -> bool {
     matches!(c, '\u{feff}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{00ad}') || c.is_control()
 }
 
+/// Whether `raw` is already clean: printable ASCII with single inner spaces and none at the ends.
+/// Most cells are, and then nothing needs copying.
+fn is_clean(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut previous_space = true;
+    for &b in bytes {
+        match b {
+            b' ' if previous_space => return false,
+            b' ' => previous_space = true,
+            0x21..=0x7e => previous_space = false,
+            _ => return false,
+        }
+    }
+    !previous_space || bytes.is_empty()
+}
+
 /// Trims, drops invisible characters and collapses runs of whitespace to one space.
-pub fn clean_text(raw: &str) -> String {
+pub fn clean_text(raw: &str) -> Cow<'_, str> {
+    if is_clean(raw) {
+        return Cow::Borrowed(raw);
+    }
     let mut out = String::with_capacity(raw.len());
     let mut pending_space = false;
     for c in raw.chars() {
@@ -24,7 +43,7 @@ pub fn clean_text(raw: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// A lead's email: trimmed, lower-cased, free of invisible characters, syntactically valid
@@ -35,8 +54,14 @@ pub struct LeadEmail(String);
 impl LeadEmail {
     /// `Ok(None)` for an empty cell; an error for text that is not an email.
     pub fn parse(raw: &str) -> Result<Option<LeadEmail>, InvalidEmail> {
-        let cleaned: String = clean_text(raw).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
-        let cleaned = cleaned.trim_start_matches("mailto:").to_owned();
+        let already_normal =
+            raw.bytes().all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase()) && !raw.starts_with("mailto:");
+        let cleaned = if already_normal {
+            raw.to_owned()
+        } else {
+            let lowered = clean_text(raw).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
+            lowered.strip_prefix("mailto:").map(str::to_owned).unwrap_or(lowered)
+        };
         if cleaned.is_empty() {
             return Ok(None);
         }
@@ -62,8 +87,13 @@ pub struct InvalidEmail;
 /// The registrable domain (the part a company owns, by the public suffix list) of a website, URL,
 /// host or email: `https://www.shop.example.co.uk/about` → `example.co.uk`.
 pub fn registrable_domain(raw: &str) -> Option<String> {
-    let cleaned = clean_text(raw).to_lowercase();
-    let without_scheme = cleaned.split_once("://").map_or(cleaned.as_str(), |(_, rest)| rest);
+    let cleaned = clean_text(raw);
+    let cleaned = if cleaned.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Cow::Owned(cleaned.to_lowercase())
+    } else {
+        cleaned
+    };
+    let without_scheme = cleaned.split_once("://").map_or(cleaned.as_ref(), |(_, rest)| rest);
     let host_part = without_scheme.rsplit_once('@').map_or(without_scheme, |(_, host)| host);
     let host = host_part.split(['/', '?', '#', ':']).next()?.trim_end_matches('.');
     if host.is_empty() || !host.contains('.') || host.contains(char::is_whitespace) {
@@ -77,6 +107,9 @@ pub fn registrable_domain(raw: &str) -> Option<String> {
 /// A LinkedIn profile or company URL reduced to its path, so spellings of one URL match.
 pub fn linkedin_key(raw: &str) -> Option<String> {
     let cleaned = clean_text(raw).to_lowercase();
+    if !cleaned.contains("linkedin.com/") {
+        return None;
+    }
     let without_scheme = cleaned.split_once("://").map_or(cleaned.as_str(), |(_, rest)| rest);
     let path = without_scheme.trim_start_matches("www.").split(['?', '#']).next()?.trim_end_matches('/');
     let rest = path.split_once("linkedin.com/")?.1;
@@ -86,6 +119,16 @@ pub fn linkedin_key(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_text_is_borrowed_when_nothing_changes() {
+        assert!(matches!(clean_text("Ada Lovelace"), Cow::Borrowed(_)));
+        assert!(matches!(clean_text(""), Cow::Borrowed(_)));
+        for dirty in [" Ada", "Ada ", "Ada  Lovelace", "Ada\tL", "Zoë"] {
+            assert!(matches!(clean_text(dirty), Cow::Owned(_)), "{dirty:?}");
+        }
+        assert_eq!(clean_text("Zoë"), "Zoë");
+    }
 
     #[test]
     fn text_is_trimmed_collapsed_and_visible() {

@@ -65,42 +65,46 @@ pub async fn write_batch(
     let mut written = Written { rows: batch.rows(), rejected: batch.rejects.len() as u64, ..Written::default() };
 
     // A key repeated inside the batch: the first row wins, the others are duplicates already.
+    // The rest is grouped by table, so each INSERT's count of new rows says how many leads that
+    // table received (no row has to come back from the database).
     let mut seen = HashSet::with_capacity(batch.leads.len());
-    let mut candidates = Vec::with_capacity(batch.leads.len());
-    for lead in batch.leads {
-        if seen.insert(lead.dedupe_key.clone()) {
-            candidates.push(lead);
+    let mut by_table: HashMap<Option<i64>, Vec<&NewLead>> = HashMap::new();
+    for lead in &batch.leads {
+        if seen.insert(lead.dedupe_key.as_str()) {
+            by_table.entry(lead.table_id).or_default().push(lead);
         } else {
             written.duplicates += 1;
         }
     }
-    let by_line: HashMap<u64, &NewLead> = candidates.iter().map(|lead| (lead.line, lead)).collect();
 
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO leads (workspace_id, import_id, table_id, priority, line, dedupe_key, payload, state, created_at) ",
-            );
-            insert.push_values(chunk, |mut row, lead| {
-                row.push_bind(workspace_id)
-                    .push_bind(import_id)
-                    .push_bind(lead.table_id)
-                    .push_bind(priority)
-                    .push_bind(lead.line as i64)
-                    .push_bind(lead.dedupe_key.as_str())
-                    .push_bind(lead.payload.as_str())
-                    .push_bind(if lead.table_id.is_some() { "queued" } else { "held" })
-                    .push_bind(now);
-            });
-            insert.push(" ON CONFLICT (workspace_id, dedupe_key) DO NOTHING RETURNING line");
-            let inserted: Vec<(i64,)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-            written.duplicates += (chunk.len() - inserted.len()) as u64;
-            for (line,) in inserted {
-                written.accepted += 1;
-                match by_line.get(&(line as u64)).and_then(|lead| lead.table_id) {
-                    Some(table) => written.credits += credits_by_table.get(&table).copied().unwrap_or(0.0),
-                    None => written.held += 1,
+        for (table_id, leads) in &by_table {
+            let state = if table_id.is_some() { "queued" } else { "held" };
+            for chunk in leads.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO leads (workspace_id, import_id, table_id, priority, line, dedupe_key, payload, state, created_at) ",
+                );
+                insert.push_values(chunk, |mut row, lead| {
+                    row.push_bind(workspace_id)
+                        .push_bind(import_id)
+                        .push_bind(*table_id)
+                        .push_bind(priority)
+                        .push_bind(lead.line as i64)
+                        .push_bind(lead.dedupe_key.as_str())
+                        .push_bind(lead.payload.as_str())
+                        .push_bind(state)
+                        .push_bind(now);
+                });
+                insert.push(" ON CONFLICT (workspace_id, dedupe_key) DO NOTHING");
+                let inserted = insert.build().execute(&mut *tx).await?.rows_affected();
+                written.accepted += inserted;
+                written.duplicates += chunk.len() as u64 - inserted;
+                match table_id {
+                    Some(table) => {
+                        written.credits += inserted as f64 * credits_by_table.get(table).copied().unwrap_or(0.0);
+                    }
+                    None => written.held += inserted,
                 }
             }
         }

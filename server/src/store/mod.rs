@@ -65,7 +65,10 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // 64 MB of page cache (SQLite's default is 2 MB): an import's dedupe index
+                    // is written at random places, and a small cache turns that into disk reads.
+                    .pragma("cache_size", "-65536");
                 let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(open)?;
                 Db::Sqlite(pool)
             }
