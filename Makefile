@@ -20,9 +20,10 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --n
 run: build
 	./target/release/kiln serve
 
-## make build: the release binary (target/release/kiln) and front end (target/site).
+## make build: the release binary (target/release/kiln) and front end (target/site); pages
+## declared lazy are split into their own WASM files, loaded when first opened.
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --split
 
 ## make test: every test — Rust unit and integration tests, then the browser tests in Chromium.
 test: test-rust test-e2e

@@ -24,6 +24,20 @@ pub fn decimal(value: f64, places: usize) -> String {
     if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_owned() } else { text }
 }
 
+/// A file size for people: `512 bytes`, `14 KB`, `1.2 MB`, `1.5 GB` (powers of 1,024).
+pub fn bytes(size: u64) -> String {
+    let size = size as f64;
+    if size < 1024.0 {
+        format!("{size} bytes")
+    } else if size < 1024.0 * 1024.0 {
+        format!("{} KB", int((size / 1024.0).round() as u64))
+    } else if size < 1024.0 * 1024.0 * 1024.0 {
+        format!("{} MB", decimal(size / 1024.0 / 1024.0, 1))
+    } else {
+        format!("{} GB", decimal(size / 1024.0 / 1024.0 / 1024.0, 1))
+    }
+}
+
 /// A duration for people: `42 s`, `17 min`, `1.4 h`, `3.2 days`.
 pub fn duration(seconds: f64) -> String {
     if seconds < 60.0 {
@@ -62,6 +76,14 @@ mod tests {
         assert_eq!(decimal(4.79, 2), "4.79");
         assert_eq!(decimal(6.0, 2), "6");
         assert_eq!(decimal(1.3888, 1), "1.4");
+    }
+
+    #[test]
+    fn sizes_pick_a_readable_unit() {
+        assert_eq!(bytes(512), "512 bytes");
+        assert_eq!(bytes(14_000), "14 KB");
+        assert_eq!(bytes(1_300_000), "1.2 MB");
+        assert_eq!(bytes(210 * 1024 * 1024), "210 MB");
     }
 
     #[test]

@@ -25,6 +25,7 @@ use leptos_router::{
 };
 use pages::{
     home::HomePage,
+    imports::ImportsPage,
     login::LoginPage,
     not_found::NotFound,
     placeholder::{Area, AreaPlaceholder},
@@ -32,6 +33,7 @@ use pages::{
     settings::SettingsPage,
     setup::SetupPage,
     users::UsersPage,
+    workspaces::WorkspacesPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -63,6 +65,30 @@ fn favicon_data_url() -> String {
     format!("data:image/svg+xml,{encoded}")
 }
 
+/// Declares a page loaded on demand: its code is split out of the main WASM bundle (`cargo leptos
+/// build --split`), which stays small for the pages everyone opens.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let $route = this;
+                view! { <$page /> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(UsersRoute, UsersPage);
+lazy_page!(WorkspacesRoute, WorkspacesPage);
+lazy_page!(ImportsRoute, ImportsPage);
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -81,12 +107,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("/planner") view=PlannerPage />
                     <Route path=path!("/planner/compare") view=ComparePage />
-                    <Route path=path!("/imports") view=|| view! { <AreaPlaceholder area=Area::Imports /> } />
+                    <Route path=path!("/imports") view={leptos_router::Lazy::<ImportsRoute>::new()} />
                     <Route path=path!("/deliveries") view=|| view! { <AreaPlaceholder area=Area::Deliveries /> } />
                     <Route path=path!("/webhooks") view=|| view! { <AreaPlaceholder area=Area::Webhooks /> } />
                     <Route path=path!("/budgets") view=|| view! { <AreaPlaceholder area=Area::Budgets /> } />
                     <Route path=path!("/settings") view=SettingsPage />
-                    <Route path=path!("/settings/users") view=UsersPage />
+                    <Route path=path!("/settings/users") view={leptos_router::Lazy::<UsersRoute>::new()} />
+                    <Route path=path!("/settings/workspaces") view={leptos_router::Lazy::<WorkspacesRoute>::new()} />
                 </ParentRoute>
             </Routes>
         </Router>
@@ -107,7 +134,7 @@ fn mark_hydrated() {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }
 
 /// Times what the planner does on each keystroke, for `make bench`: the figures, the cost chart's

@@ -3,8 +3,12 @@
 //! module carries `cfg(feature = "ssr")`; the rest of `app` is free of it.
 
 use crate::{
-    domain::{CurrentUser, NewToken, Role, TokenSummary, UserSummary},
+    domain::{
+        ClayTable, CurrentUser, ImportSummary, NewToken, Role, TableInput, TokenSummary, UserSummary, Webhook,
+        WebhookChange, WebhookInput, Workspace, WorkspaceInput, WorkspaceOverview,
+    },
     error::AppError,
+    ingest::{Fallback, Rule},
     planner::{Plan, SavedScenario},
 };
 use leptos::prelude::*;
@@ -15,6 +19,8 @@ use std::sync::Arc;
 pub struct Services {
     pub accounts: Arc<dyn Accounts>,
     pub planner: Arc<dyn Planner>,
+    pub workspaces: Arc<dyn Workspaces>,
+    pub imports: Arc<dyn Imports>,
 }
 
 /// Users and API tokens (admin only; the server functions check the role before calling).
@@ -41,6 +47,36 @@ pub trait Planner: Send + Sync {
     async fn update_plan(&self, actor: &CurrentUser, plan: Plan) -> Result<(), AppError>;
     async fn scenarios(&self) -> Result<Vec<SavedScenario>, AppError>;
     async fn save_scenario(&self, actor: &CurrentUser, name: String, query: String) -> Result<SavedScenario, AppError>;
+}
+
+/// Clay workspaces, their tables, webhooks and routing.
+#[async_trait::async_trait]
+pub trait Workspaces: Send + Sync {
+    async fn overview(&self) -> Result<Vec<WorkspaceOverview>, AppError>;
+    async fn save_workspace(
+        &self,
+        actor: &CurrentUser,
+        id: Option<i64>,
+        input: WorkspaceInput,
+    ) -> Result<Workspace, AppError>;
+    async fn save_table(&self, actor: &CurrentUser, id: Option<i64>, input: TableInput) -> Result<ClayTable, AppError>;
+    async fn add_webhook(&self, actor: &CurrentUser, table_id: i64, input: WebhookInput) -> Result<Webhook, AppError>;
+    async fn change_webhook(&self, actor: &CurrentUser, id: i64, change: WebhookChange) -> Result<Webhook, AppError>;
+    async fn set_routing(
+        &self,
+        actor: &CurrentUser,
+        workspace_id: i64,
+        rules: Vec<Rule>,
+        fallback: Fallback,
+    ) -> Result<(), AppError>;
+}
+
+/// Imports and what became of their rows.
+#[async_trait::async_trait]
+pub trait Imports: Send + Sync {
+    async fn recent(&self, limit: i64) -> Result<Vec<ImportSummary>, AppError>;
+    async fn get(&self, id: i64) -> Result<ImportSummary, AppError>;
+    async fn decide(&self, actor: &CurrentUser, id: i64, mode: String) -> Result<ImportSummary, AppError>;
 }
 
 /// The signed-in user of the request being served, put there by the server's session middleware.

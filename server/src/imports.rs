@@ -33,3 +33,28 @@ pub async fn decide(db: &Db, actor: &str, id: i64, mode: &str) -> Result<ImportS
     audit::record(db, actor, "import.queue", &format!("import {id}"), Some(what), store::now_millis()).await?;
     store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
 }
+
+/// The pages' view of imports ([`app::services::Imports`]).
+pub struct ImportsService {
+    pub db: Db,
+}
+
+#[async_trait::async_trait]
+impl app::services::Imports for ImportsService {
+    async fn recent(&self, limit: i64) -> Result<Vec<ImportSummary>, app::error::AppError> {
+        Ok(store::imports::list(&self.db, None, limit.clamp(1, 200)).await.map_err(Error::from)?)
+    }
+
+    async fn get(&self, id: i64) -> Result<ImportSummary, app::error::AppError> {
+        Ok(store::imports::find(&self.db, id).await.map_err(Error::from)?.ok_or(Error::NotFound("import"))?)
+    }
+
+    async fn decide(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: i64,
+        mode: String,
+    ) -> Result<ImportSummary, app::error::AppError> {
+        Ok(decide(&self.db, &actor.email, id, &mode).await?)
+    }
+}

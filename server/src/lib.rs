@@ -47,8 +47,12 @@ pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Re
     let secure_cookies = args.public_url.as_ref().is_some_and(|url| url.is_https());
     let state = AppState::new(leptos_options, db.clone(), public_origin);
     planning::seed(&db).await.context("cannot seed the plan catalog")?;
-    let services =
-        Services { accounts: Arc::new(AccountsService { db: db.clone() }), planner: Arc::new(PlannerService { db }) };
+    let services = Services {
+        accounts: Arc::new(AccountsService { db: db.clone() }),
+        planner: Arc::new(PlannerService { db: db.clone() }),
+        workspaces: Arc::new(workspaces::WorkspacesService { db: db.clone() }),
+        imports: Arc::new(imports::ImportsService { db }),
+    };
     Ok(http::router(state, sessions, services, secure_cookies))
 }
 

@@ -284,6 +284,100 @@ pub async fn set_routing(db: &Db, actor: &str, workspace_id: i64, rules: &[Rule]
     Ok(())
 }
 
+/// A workspace with its tables, webhooks, routing and where its budget stands.
+pub async fn overview(db: &Db, workspace: Workspace) -> Result<app::domain::WorkspaceOverview> {
+    let tables = store::tables::list(db, Some(workspace.id)).await?;
+    let hooks = store::webhooks::list(db, None).await?;
+    let tables = tables
+        .into_iter()
+        .map(|table| {
+            let webhooks = hooks.iter().filter(|h| h.table_id == table.id).map(webhook_view).collect();
+            app::domain::TableOverview { table, webhooks }
+        })
+        .collect();
+    let rules = store::routing::rules(db, workspace.id).await?;
+    let month_start = crate::budget::month_start(store::now_millis(), workspace.budget_day);
+    let committed = store::imports::committed_credits(db, workspace.id, month_start).await?;
+    let budget = app::domain::BudgetSnapshot { month_start, limit: workspace.monthly_credit_budget, committed };
+    let fallback = workspace.fallback_table_id.map_or(Fallback::Hold, Fallback::Table);
+    Ok(app::domain::WorkspaceOverview { workspace, tables, rules, fallback, budget })
+}
+
+/// The pages' view of workspaces ([`app::services::Workspaces`]).
+pub struct WorkspacesService {
+    pub db: Db,
+}
+
+#[async_trait::async_trait]
+impl app::services::Workspaces for WorkspacesService {
+    async fn overview(&self) -> Result<Vec<app::domain::WorkspaceOverview>, app::error::AppError> {
+        let mut all = Vec::new();
+        for workspace in store::workspaces::list(&self.db).await.map_err(Error::from)? {
+            all.push(overview(&self.db, workspace).await?);
+        }
+        Ok(all)
+    }
+
+    async fn save_workspace(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: Option<i64>,
+        input: WorkspaceInput,
+    ) -> Result<Workspace, app::error::AppError> {
+        Ok(match id {
+            Some(id) => update_workspace(&self.db, &actor.email, id, &input).await?,
+            None => create_workspace(&self.db, &actor.email, &input).await?,
+        })
+    }
+
+    async fn save_table(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: Option<i64>,
+        input: TableInput,
+    ) -> Result<ClayTable, app::error::AppError> {
+        Ok(match id {
+            Some(id) => update_table(&self.db, &actor.email, id, &input).await?,
+            None => create_table(&self.db, &actor.email, &input).await?,
+        })
+    }
+
+    async fn add_webhook(
+        &self,
+        actor: &app::domain::CurrentUser,
+        table_id: i64,
+        input: WebhookInput,
+    ) -> Result<Webhook, app::error::AppError> {
+        Ok(add_webhook(&self.db, &actor.email, table_id, &input).await?)
+    }
+
+    async fn change_webhook(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: i64,
+        change: app::domain::WebhookChange,
+    ) -> Result<Webhook, app::error::AppError> {
+        let input = WebhookInput {
+            url: String::new(),
+            auth_token: None,
+            lifetime_cap: change.lifetime_cap,
+            safety_margin: change.safety_margin,
+            used: change.used,
+        };
+        Ok(update_webhook(&self.db, &actor.email, id, &input, change.state).await?)
+    }
+
+    async fn set_routing(
+        &self,
+        actor: &app::domain::CurrentUser,
+        workspace_id: i64,
+        rules: Vec<Rule>,
+        fallback: Fallback,
+    ) -> Result<(), app::error::AppError> {
+        Ok(set_routing(&self.db, &actor.email, workspace_id, &rules, fallback).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

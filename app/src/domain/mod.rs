@@ -9,4 +9,7 @@ mod workspace;
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
 pub use imports::{ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
-pub use workspace::{ClayTable, Priority, TableInput, Webhook, WebhookInput, WebhookState, Workspace, WorkspaceInput};
+pub use workspace::{
+    BudgetSnapshot, ClayTable, Priority, TableInput, TableOverview, Webhook, WebhookChange, WebhookInput, WebhookState,
+    Workspace, WorkspaceInput, WorkspaceOverview,
+};

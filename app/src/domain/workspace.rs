@@ -209,6 +209,63 @@ pub struct WebhookInput {
     pub used: Option<u64>,
 }
 
+/// A workspace with everything the settings and imports pages show about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceOverview {
+    pub workspace: Workspace,
+    pub tables: Vec<TableOverview>,
+    pub rules: Vec<crate::ingest::Rule>,
+    pub fallback: crate::ingest::Fallback,
+    pub budget: BudgetSnapshot,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableOverview {
+    pub table: ClayTable,
+    pub webhooks: Vec<Webhook>,
+}
+
+impl TableOverview {
+    /// Submissions the table's webhooks still take before Kiln must stop.
+    pub fn submissions_left(&self) -> u64 {
+        self.webhooks
+            .iter()
+            .filter(|w| w.state == WebhookState::Active)
+            .map(|w| w.usable().saturating_sub(w.used))
+            .sum()
+    }
+}
+
+/// Where the month's credit budget stands before an import.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BudgetSnapshot {
+    /// Unix milliseconds at which the budget month started.
+    pub month_start: i64,
+    /// The monthly data-credit budget, if set.
+    pub limit: Option<u64>,
+    /// Credits the month's queued imports are expected to use.
+    pub committed: f64,
+}
+
+impl BudgetSnapshot {
+    pub fn remaining(&self) -> Option<f64> {
+        self.limit.map(|limit| (limit as f64 - self.committed).max(0.0))
+    }
+}
+
+/// A change to a webhook a person may make (its URL and token never change).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WebhookChange {
+    #[serde(default)]
+    pub lifetime_cap: Option<u64>,
+    #[serde(default)]
+    pub safety_margin: Option<u64>,
+    #[serde(default)]
+    pub used: Option<u64>,
+    #[serde(default)]
+    pub state: Option<WebhookState>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,12 +19,14 @@
 
 mod columns;
 mod header;
+mod preview;
 mod records;
 mod rules;
 mod sniff;
 
 pub use columns::{Mapping, MappingError, Role, apply_mapping_override, detect_roles};
 pub use header::normalize_headers;
+pub use preview::{Preview, preview};
 pub use records::{Parsed, Record, RecordReader};
 pub use rules::{Condition, Fallback, Route, Router, Rule, RuleError, validate};
 pub use sniff::{Encoding, sniff_delimiter, sniff_encoding};

@@ -1,4 +1,5 @@
 pub mod home;
+pub mod imports;
 pub mod login;
 pub mod not_found;
 pub mod placeholder;
@@ -6,3 +7,4 @@ pub mod planner;
 pub mod settings;
 pub mod setup;
 pub mod users;
+pub mod workspaces;

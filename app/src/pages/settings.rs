@@ -10,6 +10,12 @@ pub fn SettingsPage() -> impl IntoView {
         <section class="page">
             <h1>"Settings"</h1>
             <div class="grid">
+                <a class="card tile" href="/settings/workspaces">
+                    <h2>"Workspaces, tables and webhooks"</h2>
+                    <p class="muted">
+                        "Clay workspaces with their rate limits and budgets, their tables, webhooks and routing rules."
+                    </p>
+                </a>
                 <a class="card tile" href="/settings/users">
                     <h2>"Users and API tokens"</h2>
                     <p class="muted">

@@ -30,7 +30,8 @@ pub fn classify(path: &str) -> Access {
         Access::Public
     } else if path.starts_with("/api/v1/") || path == "/api/v1" {
         Access::Api
-    } else if path.starts_with("/api/") {
+    } else if path.starts_with("/api/") || path == "/imports/upload" {
+        // Called by scripts of the page: an expired session gets a 401 to read, not a redirect.
         Access::ServerFn
     } else {
         Access::Page
@@ -170,6 +171,8 @@ mod tests {
         assert_eq!(classify("/healthz"), Access::Public);
         assert_eq!(classify("/api/v1/tokens"), Access::Api);
         assert_eq!(classify("/api/list_users123"), Access::ServerFn);
+        assert_eq!(classify("/imports/upload"), Access::ServerFn);
+        assert_eq!(classify("/imports/3/rejects.csv"), Access::Page);
         assert_eq!(classify("/"), Access::Page);
         assert_eq!(classify("/planner"), Access::Page);
         assert_eq!(classify("/loginx"), Access::Page);

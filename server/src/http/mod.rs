@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod health;
+mod uploads;
 
 use crate::{
     auth::{self, backend::Backend, gate},
@@ -43,6 +44,7 @@ pub fn router(state: AppState, sessions: Sessions, services: Services, secure_co
         )
         .merge(auth::routes::router())
         .merge(health::router())
+        .merge(uploads::router())
         .nest("/api/v1", api::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::authenticate))

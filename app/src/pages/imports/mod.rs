@@ -1,0 +1,58 @@
+//! `/imports`: drop a CSV file, preview and map it in the browser, upload it with progress, and
+//! see every row accounted for; below, the recent imports.
+
+mod recent;
+mod upload;
+
+use crate::{domain::ImportSummary, error::AppError, pages::workspaces::workspaces_overview};
+use leptos::{prelude::*, server_fn::codec::Json};
+use leptos_meta::Title;
+
+#[server(input = Json)]
+pub async fn recent_imports() -> Result<Vec<ImportSummary>, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, _) = authorize(Role::Viewer)?;
+    respond(services.imports.recent(50).await)
+}
+
+#[server(input = Json)]
+pub async fn decide_import(id: i64, mode: String) -> Result<ImportSummary, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, actor) = authorize(Role::Operator)?;
+    respond(services.imports.decide(&actor, id, mode).await)
+}
+
+/// Bumped when an import arrives or changes, so the list reloads.
+#[derive(Clone, Copy)]
+pub(crate) struct ImportsChanged(pub RwSignal<u32>);
+
+#[component]
+pub fn ImportsPage() -> impl IntoView {
+    let changed = ImportsChanged(RwSignal::new(0));
+    provide_context(changed);
+    let targets = Resource::new(|| (), |_| workspaces_overview());
+    view! {
+        <Title text="Imports" />
+        <section class="page">
+            <div class="page-head">
+                <h1>"Imports"</h1>
+                <p class="muted">"Drop a CSV export of leads: preview it, map its columns, and Kiln accounts for every row."</p>
+            </div>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match targets.await {
+                        Err(error) => view! { <crate::components::notice::ErrorNotice error /> }.into_any(),
+                        Ok(workspaces) => view! { <upload::UploadPanel workspaces /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <recent::RecentImports />
+        </section>
+    }
+}
