@@ -36,8 +36,11 @@ test-e2e: build node-tools chromium
 
 ## make bench: performance measurements (docs/BENCHMARKS.md records results with the machine).
 bench: build node-tools chromium
+	@command -v sqlite3 >/dev/null || { echo "Installing the sqlite3 shell from Debian…"; $(SUDO) apt-get update -q && $(APT_INSTALL) sqlite3; }
 	@echo "== Planner: one recompute in WASM, and the bundle size"
 	cd end2end && node bench/planner.mjs
+	@echo "== Ingest: 1,000,000 rows through the HTTP API into SQLite, beside sqlite3's .import"
+	cargo bench -p server --bench ingest
 
 tools: rust-tools node-tools
 

@@ -395,3 +395,64 @@ async fn real_files_are_read_whole_and_accounted_for() {
         assert!(rejected < rows / 20, "{file}: {import}");
     }
 }
+
+/// Every documented path answers (none is a 404 route), and every route served is documented.
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() {
+    let api = Api::new().await;
+    let response = api.client.get(api.app.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert_status(&response, StatusCode::OK);
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .collect();
+    let served = [
+        ("GET", "/me"),
+        ("GET", "/tokens"),
+        ("POST", "/tokens"),
+        ("DELETE", "/tokens/{id}"),
+        ("GET", "/workspaces"),
+        ("POST", "/workspaces"),
+        ("GET", "/workspaces/{id}"),
+        ("PUT", "/workspaces/{id}"),
+        ("GET", "/workspaces/{id}/routing"),
+        ("PUT", "/workspaces/{id}/routing"),
+        ("GET", "/tables"),
+        ("POST", "/tables"),
+        ("GET", "/tables/{id}"),
+        ("PUT", "/tables/{id}"),
+        ("GET", "/tables/{id}/webhooks"),
+        ("POST", "/tables/{id}/webhooks"),
+        ("GET", "/webhooks/{id}"),
+        ("PATCH", "/webhooks/{id}"),
+        ("GET", "/imports"),
+        ("POST", "/imports"),
+        ("GET", "/imports/{id}"),
+        ("GET", "/imports/{id}/rejects.csv"),
+        ("POST", "/imports/{id}/queue"),
+    ];
+    let mut served: Vec<(String, String)> = served.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut documented_sorted = documented.clone();
+    served.sort();
+    documented_sorted.sort();
+    assert_eq!(documented_sorted, served);
+    for (method, path) in &documented {
+        let url = api.app.url(&format!("/api/v1{}", path.replace("{id}", "999999")));
+        let response = api
+            .client
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(&api.token)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let text = response.text().await.unwrap();
+        assert!(!text.is_empty(), "{method} {path} answers with a body");
+    }
+}

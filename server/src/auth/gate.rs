@@ -26,7 +26,7 @@ pub enum Access {
 
 pub fn classify(path: &str) -> Access {
     const PUBLIC: [&str; 7] = ["/login", "/logout", "/setup", "/healthz", "/readyz", "/favicon.svg", "/favicon.ico"];
-    if PUBLIC.contains(&path) || path.starts_with("/pkg/") || path == "/api/whoami" {
+    if PUBLIC.contains(&path) || path.starts_with("/pkg/") || path == "/api/whoami" || path == "/api/v1/openapi.json" {
         Access::Public
     } else if path.starts_with("/api/v1/") || path == "/api/v1" {
         Access::Api
@@ -170,6 +170,7 @@ mod tests {
         assert_eq!(classify("/api/whoami"), Access::Public);
         assert_eq!(classify("/healthz"), Access::Public);
         assert_eq!(classify("/api/v1/tokens"), Access::Api);
+        assert_eq!(classify("/api/v1/openapi.json"), Access::Public);
         assert_eq!(classify("/api/list_users123"), Access::ServerFn);
         assert_eq!(classify("/imports/upload"), Access::ServerFn);
         assert_eq!(classify("/imports/3/rejects.csv"), Access::Page);

@@ -28,12 +28,15 @@ pub(super) fn Tables(workspace_id: i64, tables: Vec<TableOverview>) -> impl Into
     let create = ServerAction::<SaveTable>::new();
     refresh_on_success(create);
     let invalid = RwSignal::new(None::<AppError>);
+    // A table's estimate can come from a recipe saved in the planner.
+    let scenarios = Resource::new(|| (), |_| crate::pages::planner::saved_scenarios());
     let on_submit = move |ev| {
         let Some(f) = Submitted::from_event(&ev) else { return };
         match optional_number::<f64>(&f, "credits_per_lead", "Credits per lead") {
             Ok(credits_per_lead) => {
                 invalid.set(None);
-                let input = TableInput { workspace_id, name: f.text("name"), credits_per_lead, scenario_id: None };
+                let scenario_id = f.text("scenario_id").parse().ok();
+                let input = TableInput { workspace_id, name: f.text("name"), credits_per_lead, scenario_id };
                 create.dispatch(SaveTable { id: None, input });
             }
             Err(error) => invalid.set(Some(error)),
@@ -49,7 +52,17 @@ pub(super) fn Tables(workspace_id: i64, tables: Vec<TableOverview>) -> impl Into
         {can(Role::Operator).then(|| view! {
             <form class="inline-form" data-testid="create-table" on:submit=on_submit>
                 <label>"Table name" <input name="name" required maxlength="100" placeholder="e.g. EU prospects" /></label>
-                <label>"Estimated data credits per lead" <input name="credits_per_lead" inputmode="decimal" required placeholder="6" /></label>
+                <label>"Estimated data credits per lead" <input name="credits_per_lead" inputmode="decimal" placeholder="6" /></label>
+                <label>"or from a saved planner scenario"
+                    <select name="scenario_id">
+                        <option value="">"— typed above —"</option>
+                        <Transition fallback=|| ()>
+                            {move || scenarios.get().and_then(Result::ok).map(|list| list.into_iter().map(|s| {
+                                view! { <option value=s.id.to_string()>{s.name}</option> }
+                            }).collect_view())}
+                        </Transition>
+                    </select>
+                </label>
                 <button type="submit" class="primary" disabled=move || create.pending().get()>"Add table"</button>
             </form>
             {move || invalid.get().map(|error| view! { <ErrorNotice error /> })}

@@ -1,5 +1,6 @@
-//! `/api/v1`: the automation API. Every route needs `Authorization: Bearer <token>` (the gate
-//! answers 401 without one); each handler checks the role it needs.
+//! `/api/v1`: the automation API (docs/API.md). Every route but the OpenAPI document needs
+//! `Authorization: Bearer <token>` (the gate answers 401 without one); each handler checks the
+//! role it needs.
 
 mod imports;
 mod tokens;
@@ -12,7 +13,20 @@ use axum::{Json, Router, routing::get};
 use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me)).merge(tokens::router()).merge(workspaces::router()).merge(imports::router())
+    Router::new()
+        .route("/me", get(me))
+        .route("/openapi.json", get(openapi))
+        .merge(tokens::router())
+        .merge(workspaces::router())
+        .merge(imports::router())
+}
+
+/// The OpenAPI document of this API, kept beside the handlers it describes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// GET /api/v1/openapi.json (no token needed).
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 /// GET /api/v1/me: who the token belongs to.
