@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(command) => token(&cli.global, command).await,
+        Command::Worker(args) => worker(&cli.global, args).await,
     }
 }
 
@@ -47,10 +48,27 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
-    let app = crate::build_app(db, &args, addr).await?;
+    let app = crate::build_app(db.clone(), &args, addr).await?;
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = (!args.no_worker).then(|| {
+        tokio::spawn(crate::run_worker(db, args.worker.clone(), async move {
+            let _ = worker_stopped.await;
+        }))
+    });
     tracing::info!(database = %url, "Kiln is running at http://{addr}");
     println!("Kiln is running at http://{addr} (Ctrl-C to stop)");
-    crate::serve(listener, app, shutdown_signal()).await.context("the server stopped with an error")
+    crate::serve(listener, app, shutdown_signal()).await.context("the server stopped with an error")?;
+    let _ = stop_worker.send(());
+    if let Some(worker) = worker {
+        worker.await.context("the delivery worker panicked")??;
+    }
+    Ok(())
+}
+
+async fn worker(global: &GlobalArgs, args: crate::config::WorkerArgs) -> anyhow::Result<()> {
+    let db = connect(global).await?;
+    println!("Kiln's delivery worker is running (Ctrl-C to stop)");
+    crate::run_worker(db, args, shutdown_signal()).await
 }
 
 async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {

@@ -59,6 +59,8 @@ pub enum Command {
     /// Manage API tokens for /api/v1.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run only the delivery worker (no web server), next to a `kiln serve --no-worker`.
+    Worker(WorkerArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -76,6 +78,49 @@ pub struct ServeArgs {
     /// marked Secure when it is https; its origin is accepted for state-changing requests.
     #[arg(long, env = "KILN_PUBLIC_URL")]
     pub public_url: Option<PublicUrl>,
+
+    /// Do not serve the built-in Clay sandbox (`/sandbox/clay/…`) nor create the demo workspace.
+    #[arg(long, env = "KILN_NO_SANDBOX")]
+    pub no_sandbox: bool,
+
+    /// Do not run the delivery worker in this process (run `kiln worker` elsewhere).
+    #[arg(long, env = "KILN_NO_WORKER")]
+    pub no_worker: bool,
+
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+/// How the delivery worker sends (in `kiln serve` and `kiln worker`).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Requests to Clay in flight at once, across workspaces.
+    #[arg(long, env = "KILN_SENDERS", default_value_t = 32)]
+    pub senders: usize,
+
+    /// Seconds to wait for Clay's answer to one lead.
+    #[arg(long, env = "KILN_SEND_TIMEOUT", default_value_t = 30)]
+    pub send_timeout: u64,
+
+    /// Sends a lead gets (on 5xx, timeouts, network errors) before it is dead.
+    #[arg(long, env = "KILN_MAX_ATTEMPTS", default_value_t = 8)]
+    pub max_attempts: u32,
+}
+
+impl Default for WorkerArgs {
+    fn default() -> Self {
+        WorkerArgs { senders: 32, send_timeout: 30, max_attempts: 8 }
+    }
+}
+
+impl WorkerArgs {
+    pub fn settings(&self) -> crate::delivery::Settings {
+        crate::delivery::Settings::new(
+            self.senders,
+            std::time::Duration::from_secs(self.send_timeout.max(1)),
+            self.max_attempts,
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,95 @@ pub async fn decide(db: &Db, actor: &str, id: i64, mode: &str) -> Result<ImportS
     store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
 }
 
+/// A batch control on an import's delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+impl std::str::FromStr for Control {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "pause" => Ok(Control::Pause),
+            "resume" => Ok(Control::Resume),
+            "cancel" => Ok(Control::Cancel),
+            other => Err(Error::invalid("action", format!("unknown action {other:?}: use pause, resume or cancel"))),
+        }
+    }
+}
+
+/// Pauses, resumes or cancels an import's delivery. Leads in flight finish their send; the
+/// others wait (pause) or are never sent (cancel).
+pub async fn control(db: &Db, actor: &str, id: i64, control: Control) -> Result<ImportSummary> {
+    let import = store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
+    let (from, to, leads_from, leads_to): (&[ImportState], _, &[&str], _) = match control {
+        Control::Pause => (&[ImportState::Queued], ImportState::Paused, &["queued", "retrying", "waiting"], "paused"),
+        Control::Resume => (&[ImportState::Paused], ImportState::Queued, &["paused"], "queued"),
+        Control::Cancel => (
+            &[ImportState::Queued, ImportState::Paused, ImportState::AwaitingDecision],
+            ImportState::Cancelled,
+            &["queued", "retrying", "waiting", "paused", "pending", "held"],
+            "cancelled",
+        ),
+    };
+    if !from.contains(&import.state) {
+        return Err(Error::Conflict(format!(
+            "the import is {}; it cannot be {}",
+            import.state.as_str(),
+            past(control)
+        )));
+    }
+    if !store::imports::transition(db, id, import.state, to).await? {
+        return Err(Error::Conflict("the import changed meanwhile; reload it".into()));
+    }
+    let moved = store::delivery::move_leads(db, id, leads_from, leads_to).await?;
+    let action = format!(
+        "import.{}",
+        match control {
+            Control::Pause => "pause",
+            Control::Resume => "resume",
+            Control::Cancel => "cancel",
+        }
+    );
+    let detail = format!("{moved} leads {leads_to}");
+    audit::record(db, actor, &action, &format!("import {id}"), Some(&detail), store::now_millis()).await?;
+    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
+}
+
+fn past(control: Control) -> &'static str {
+    match control {
+        Control::Pause => "paused",
+        Control::Resume => "resumed",
+        Control::Cancel => "cancelled",
+    }
+}
+
+/// Gives the import's dead leads (or one of them) a fresh set of attempts.
+pub async fn requeue_dead(db: &Db, actor: &str, id: i64, lead_id: Option<i64>) -> Result<u64> {
+    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
+    let requeued = store::delivery::requeue_dead(db, id, lead_id).await?;
+    if lead_id.is_some() && requeued == 0 {
+        return Err(Error::NotFound("dead lead"));
+    }
+    let detail = format!("{requeued} dead leads requeued");
+    audit::record(db, actor, "import.requeue_dead", &format!("import {id}"), Some(&detail), store::now_millis())
+        .await?;
+    Ok(requeued)
+}
+
+/// Changes the delivery priority of an import's leads not yet sent.
+pub async fn set_priority(db: &Db, actor: &str, id: i64, priority: app::domain::Priority) -> Result<ImportSummary> {
+    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
+    store::delivery::set_priority(db, id, priority.rank()).await?;
+    audit::record(db, actor, "import.priority", &format!("import {id}"), Some(priority.as_str()), store::now_millis())
+        .await?;
+    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
+}
+
 /// The pages' view of imports ([`app::services::Imports`]).
 pub struct ImportsService {
     pub db: Db,

@@ -6,11 +6,14 @@ pub mod auth;
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod delivery;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod imports;
 pub mod ingest;
 pub mod planning;
+pub mod sandbox;
 pub mod secret;
 pub mod state;
 pub mod store;
@@ -47,13 +50,35 @@ pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Re
     let secure_cookies = args.public_url.as_ref().is_some_and(|url| url.is_https());
     let state = AppState::new(leptos_options, db.clone(), public_origin);
     planning::seed(&db).await.context("cannot seed the plan catalog")?;
+    if !args.no_sandbox {
+        demo::ensure(&db, addr).await.context("cannot create the demo workspace")?;
+    }
     let services = Services {
         accounts: Arc::new(AccountsService { db: db.clone() }),
         planner: Arc::new(PlannerService { db: db.clone() }),
         workspaces: Arc::new(workspaces::WorkspacesService { db: db.clone() }),
-        imports: Arc::new(imports::ImportsService { db }),
+        imports: Arc::new(imports::ImportsService { db: db.clone() }),
     };
-    Ok(http::router(state, sessions, services, secure_cookies))
+    let router = http::router(state, sessions, services, secure_cookies);
+    Ok(if args.no_sandbox { router } else { router.merge(sandbox::Sandbox::new(db, local_origin(addr)).router()) })
+}
+
+/// Kiln as its own processes reach it (the sandbox calls back here).
+pub fn local_origin(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+    format!("http://{}", SocketAddr::new(host, addr.port()))
+}
+
+/// Runs the delivery worker with the system clock and real HTTP until `stop` resolves.
+pub async fn run_worker(db: Db, args: config::WorkerArgs, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    let settings = args.settings();
+    let transport = delivery::transport::HttpTransport::new(std::time::Duration::from_secs(args.send_timeout.max(1)))
+        .context("cannot build the HTTP client")?;
+    tracing::info!(senders = settings.senders, "the delivery worker is running");
+    delivery::Worker::new(db, transport, delivery::SystemClock, settings)
+        .run(stop)
+        .await
+        .context("the delivery worker stopped on a database error")
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

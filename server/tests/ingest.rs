@@ -4,77 +4,9 @@
 mod support;
 
 use app::domain::Role;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{TestApp, assert_status};
-
-struct Api {
-    app: TestApp,
-    client: Client,
-    token: String,
-}
-
-impl Api {
-    async fn new() -> Api {
-        let app = TestApp::spawn().await;
-        let token = app.token("ingest-tests", Role::Admin).await;
-        Api { client: app.plain(), app, token }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let response = self.client.post(self.app.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap();
-        assert_status(&response, StatusCode::CREATED);
-        response.json().await.unwrap()
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let response = self.client.get(self.app.url(path)).bearer_auth(&self.token).send().await.unwrap();
-        assert_status(&response, StatusCode::OK);
-        response.json().await.unwrap()
-    }
-
-    /// A workspace with one table; returns (workspace id, table id).
-    async fn table(&self, budget: Option<u64>) -> (i64, i64) {
-        let workspace = self
-            .post(
-                "/api/v1/workspaces",
-                json!({ "name": "Outbound", "rate_per_sec": 10, "burst": 20, "monthly_credit_budget": budget }),
-            )
-            .await;
-        let table = self
-            .post("/api/v1/tables", json!({ "workspace_id": workspace["id"], "name": "Leads", "credits_per_lead": 2 }))
-            .await;
-        (workspace["id"].as_i64().unwrap(), table["id"].as_i64().unwrap())
-    }
-
-    async fn import(&self, query: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.app.url(&format!("/api/v1/imports?{query}")))
-            .bearer_auth(&self.token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn csv(&self, table: i64, body: impl Into<reqwest::Body>) -> Value {
-        let (status, import) = self.import(&format!("table_id={table}"), "text/csv", body).await;
-        assert_eq!(status, StatusCode::CREATED, "{import}");
-        assert_balanced(&import);
-        import
-    }
-}
-
-fn assert_balanced(import: &Value) {
-    let n = |k: &str| import[k].as_u64().unwrap_or_else(|| panic!("{k} missing in {import}"));
-    assert_eq!(n("rows"), n("accepted") + n("rejected") + n("duplicates"), "{import}");
-    let by_reason: u64 = import["rejected_by_reason"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-    assert_eq!(by_reason, n("rejected"), "{import}");
-}
+use support::{Api, assert_balanced, assert_status};
 
 const MESSY: &str = "\u{feff}Email , First Name,Last Name,Company,Website,Notes\r\n\
 ada@example.com,Ada,Lovelace,Engines Ltd,engines.co.uk,\"likes, commas\"\r\n\

@@ -13,6 +13,8 @@ pub enum ImportState {
     AwaitingDecision,
     /// Its leads are ready for delivery.
     Queued,
+    /// Its delivery is paused by a person.
+    Paused,
     /// The file could not be read; nothing of it is kept.
     Failed,
     /// Stopped by a person or by the upload being cut off; its leads will not be sent.
@@ -25,6 +27,7 @@ impl ImportState {
             ImportState::Receiving => "receiving",
             ImportState::AwaitingDecision => "awaiting_decision",
             ImportState::Queued => "queued",
+            ImportState::Paused => "paused",
             ImportState::Failed => "failed",
             ImportState::Cancelled => "cancelled",
         }
@@ -39,6 +42,7 @@ impl TryFrom<String> for ImportState {
             "receiving" => ImportState::Receiving,
             "awaiting_decision" => ImportState::AwaitingDecision,
             "queued" => ImportState::Queued,
+            "paused" => ImportState::Paused,
             "failed" => ImportState::Failed,
             "cancelled" => ImportState::Cancelled,
             other => return Err(format!("unknown import state {other:?}")),
@@ -89,4 +93,40 @@ pub struct ImportSummary {
     pub created_by: String,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// Where the accepted leads stand in delivery.
+    #[serde(default)]
+    pub delivery: DeliveryCounts,
+}
+
+/// Where an import's leads stand on their way to Clay.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryCounts {
+    /// Ready to send.
+    pub queued: u64,
+    pub in_flight: u64,
+    /// Waiting for their next attempt.
+    pub retrying: u64,
+    pub delivered: u64,
+    /// Given up on, with a reason.
+    pub dead: u64,
+    /// Parked: no webhook with room, no budget left, or the import is not queued yet.
+    pub waiting: u64,
+    /// Matched no routing rule.
+    pub held: u64,
+    pub paused: u64,
+    pub cancelled: u64,
+    /// Delivered and called back by Clay.
+    pub called_back: u64,
+}
+
+impl DeliveryCounts {
+    /// Leads that still have somewhere to go.
+    pub fn pending(&self) -> u64 {
+        self.queued + self.in_flight + self.retrying + self.waiting
+    }
+
+    /// Leads whose delivery is over: delivered or dead.
+    pub fn finished(&self) -> u64 {
+        self.delivered + self.dead
+    }
 }

@@ -7,7 +7,7 @@ mod time;
 mod workspace;
 
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
-pub use imports::{ImportState, ImportSummary, RowCounts};
+pub use imports::{DeliveryCounts, ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
 pub use workspace::{
     BudgetSnapshot, ClayTable, Priority, TableInput, TableOverview, Webhook, WebhookChange, WebhookInput, WebhookState,

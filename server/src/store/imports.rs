@@ -2,7 +2,7 @@
 //! transaction as the rows they count, so an import's account is exact even after a crash.
 
 use super::{Db, on_db};
-use app::domain::{ImportState, ImportSummary, Priority, RowCounts};
+use app::domain::{DeliveryCounts, ImportState, ImportSummary, Priority, RowCounts};
 use std::collections::BTreeMap;
 
 #[derive(sqlx::FromRow)]
@@ -64,6 +64,7 @@ impl Row {
             created_by: self.created_by,
             created_at: self.created_at,
             finished_at: self.finished_at,
+            delivery: DeliveryCounts::default(),
         }
     }
 }
@@ -122,7 +123,9 @@ pub async fn find(db: &Db, id: i64) -> Result<Option<ImportSummary>, sqlx::Error
     let row: Option<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
     let Some(row) = row else { return Ok(None) };
     let reasons = rejected_by_reason(db, id).await?;
-    Ok(Some(row.into_summary(reasons)))
+    let mut summary = row.into_summary(reasons);
+    summary.delivery = super::delivery::counts(db, id).await?;
+    Ok(Some(summary))
 }
 
 /// The file's columns and mapping, as recorded when its head was read (JSON).
@@ -136,7 +139,13 @@ pub async fn list(db: &Db, workspace_id: Option<i64>, limit: i64) -> Result<Vec<
     let sql =
         format!("SELECT {COLUMNS} FROM imports WHERE ($1 IS NULL OR workspace_id = $1) ORDER BY id DESC LIMIT $2");
     let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(workspace_id).bind(limit).fetch_all(pool).await)?;
-    Ok(rows.into_iter().map(|row| row.into_summary(BTreeMap::new())).collect())
+    let mut imports = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut summary = row.into_summary(BTreeMap::new());
+        summary.delivery = super::delivery::counts(db, summary.id).await?;
+        imports.push(summary);
+    }
+    Ok(imports)
 }
 
 pub async fn rejected_by_reason(db: &Db, id: i64) -> Result<BTreeMap<String, u64>, sqlx::Error> {
@@ -161,28 +170,45 @@ pub async fn rejects(db: &Db, id: i64, after_line: i64, limit: i64) -> Result<Ve
     .await)
 }
 
-/// Ends an import: its state, finishing time, and an error when it failed.
+/// Ends an import: its state, finishing time, and an error when it failed. A queued import's
+/// leads become sendable in the same transaction.
 pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
-    on_db!(db, pool => sqlx::query("UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
-        .bind(id)
-        .bind(state.as_str())
-        .bind(error)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(drop))
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(state.as_str())
+            .bind(error)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if state == ImportState::Queued {
+            sqlx::query(RELEASE_PENDING).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })
 }
 
-/// Moves an import from one state to another, only if it is still in `from`.
+const RELEASE_PENDING: &str = "UPDATE leads SET state = 'queued' WHERE import_id = $1 AND state = 'pending'";
+
+/// Moves an import from one state to another, only if it is still in `from`; its pending leads
+/// become sendable when it moves to queued.
 pub async fn transition(db: &Db, id: i64, from: ImportState, to: ImportState) -> Result<bool, sqlx::Error> {
-    let changed = on_db!(db, pool => sqlx::query("UPDATE imports SET state = $3 WHERE id = $1 AND state = $2")
-        .bind(id)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
-    Ok(changed == 1)
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query("UPDATE imports SET state = $3 WHERE id = $1 AND state = $2")
+            .bind(id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 1 && to == ImportState::Queued {
+            sqlx::query(RELEASE_PENDING).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(changed == 1)
+    })
 }
 
 /// Removes the leads of an import that will never be sent (failed or cancelled while arriving),
@@ -219,7 +245,7 @@ pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64,
                  SELECT id FROM (
                      SELECT l.id, SUM(t.credits_per_lead) OVER (ORDER BY l.id) AS running
                      FROM leads l JOIN clay_tables t ON t.id = l.table_id
-                     WHERE l.import_id = $1 AND l.state = 'queued'
+                     WHERE l.import_id = $1 AND l.state = 'pending'
                  ) AS ordered
                  WHERE running > $2
              )",
@@ -232,7 +258,7 @@ pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64,
         sqlx::query(
             "UPDATE imports SET held = held + $2, estimated_credits = COALESCE((
                  SELECT SUM(t.credits_per_lead) FROM leads l JOIN clay_tables t ON t.id = l.table_id
-                 WHERE l.import_id = $1 AND l.state = 'queued'), 0)
+                 WHERE l.import_id = $1 AND l.state = 'pending'), 0)
              WHERE id = $1",
         )
         .bind(id)

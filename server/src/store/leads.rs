@@ -80,7 +80,8 @@ pub async fn write_batch(
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         for (table_id, leads) in &by_table {
-            let state = if table_id.is_some() { "queued" } else { "held" };
+            // Not sendable until the import is queued (`imports::finish`, `imports::decide`).
+            let state = if table_id.is_some() { "pending" } else { "held" };
             for chunk in leads.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO leads (workspace_id, import_id, table_id, priority, line, dedupe_key, payload, state, created_at) ",

@@ -3,7 +3,9 @@
 //! on the variant. Times are unix milliseconds (`i64`), passed in by the caller so tests control
 //! the clock.
 
+pub mod alerts;
 pub mod audit;
+pub mod delivery;
 pub mod imports;
 pub mod leads;
 pub mod login_failures;

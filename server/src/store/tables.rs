@@ -84,3 +84,32 @@ pub async fn list(db: &Db, workspace_id: Option<i64>) -> Result<Vec<ClayTable>, 
     let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(workspace_id).fetch_all(pool).await)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
+
+/// The token Clay's HTTP API column sends back with each callback to this table, made on first
+/// use. `None` when the table does not exist.
+pub async fn callback_token(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
+    let fresh = crate::auth::tokens::generate();
+    on_db!(db, pool => sqlx::query("UPDATE clay_tables SET callback_token = $2 WHERE id = $1 AND callback_token IS NULL")
+        .bind(id)
+        .bind(&fresh)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    let row: Option<(Option<String>,)> = on_db!(db, pool => sqlx::query_as("SELECT callback_token FROM clay_tables WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
+    Ok(row.and_then(|(token,)| token))
+}
+
+/// Replaces the table's callback token; the old one stops working at once.
+pub async fn rotate_callback_token(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
+    let fresh = crate::auth::tokens::generate();
+    let changed = on_db!(db, pool => sqlx::query("UPDATE clay_tables SET callback_token = $2 WHERE id = $1")
+        .bind(id)
+        .bind(&fresh)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+    Ok((changed == 1).then_some(fresh))
+}

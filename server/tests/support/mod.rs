@@ -8,6 +8,7 @@ use kiln::{
     store::Db,
 };
 use reqwest::{Client, Response, StatusCode, redirect::Policy};
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -33,7 +34,15 @@ impl TestApp {
         let db = Db::connect(&url).await.expect("database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
         let addr = listener.local_addr().unwrap();
-        let mut args = ServeArgs { addr, site_root: dir.path().join("site"), public_url: None };
+        let mut args = ServeArgs {
+            addr,
+            site_root: dir.path().join("site"),
+            public_url: None,
+            // Tests that want the sandbox and its demo workspace turn it on.
+            no_sandbox: true,
+            no_worker: true,
+            worker: kiln::config::WorkerArgs::default(),
+        };
         configure(&mut args);
         let app = kiln::build_app(db.clone(), &args, addr).await.expect("app");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -116,4 +125,92 @@ pub fn location(response: &Response) -> String {
 
 pub fn assert_status(response: &Response, expected: StatusCode) {
     assert_eq!(response.status(), expected, "{} {}", response.url(), response.status());
+}
+
+/// An automation: a plain client with an admin API token.
+pub struct Api {
+    pub app: TestApp,
+    pub client: Client,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn new() -> Api {
+        Api::on(TestApp::spawn().await).await
+    }
+
+    /// An API client with an admin token on `app`.
+    pub async fn on(app: TestApp) -> Api {
+        let token = app.token("ingest-tests", Role::Admin).await;
+        Api { client: app.plain(), app, token }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let response = self.client.post(self.app.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        assert_status(&response, StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    /// POST that must answer 200.
+    pub async fn post_ok(&self, path: &str, body: Value) -> Value {
+        let response = self.client.post(self.app.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        assert_status(&response, StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    pub async fn patch_webhook(&self, id: i64, body: Value) -> Value {
+        let url = self.app.url(&format!("/api/v1/webhooks/{id}"));
+        let response = self.client.patch(url).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        assert_status(&response, StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let response = self.client.get(self.app.url(path)).bearer_auth(&self.token).send().await.unwrap();
+        assert_status(&response, StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// A workspace with one table; returns (workspace id, table id).
+    pub async fn table(&self, budget: Option<u64>) -> (i64, i64) {
+        let workspace = self
+            .post(
+                "/api/v1/workspaces",
+                json!({ "name": "Outbound", "rate_per_sec": 10, "burst": 20, "monthly_credit_budget": budget }),
+            )
+            .await;
+        let table = self
+            .post("/api/v1/tables", json!({ "workspace_id": workspace["id"], "name": "Leads", "credits_per_lead": 2 }))
+            .await;
+        (workspace["id"].as_i64().unwrap(), table["id"].as_i64().unwrap())
+    }
+
+    pub async fn import(&self, query: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.app.url(&format!("/api/v1/imports?{query}")))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn csv(&self, table: i64, body: impl Into<reqwest::Body>) -> Value {
+        let (status, import) = self.import(&format!("table_id={table}"), "text/csv", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{import}");
+        assert_balanced(&import);
+        import
+    }
+}
+
+/// rows = accepted + rejected + duplicates, and the reasons add up.
+pub fn assert_balanced(import: &Value) {
+    let n = |k: &str| import[k].as_u64().unwrap_or_else(|| panic!("{k} missing in {import}"));
+    assert_eq!(n("rows"), n("accepted") + n("rejected") + n("duplicates"), "{import}");
+    let by_reason: u64 = import["rejected_by_reason"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(by_reason, n("rejected"), "{import}");
 }

@@ -55,6 +55,7 @@ pub struct ImportView {
     pub created_by: String,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    pub delivery: app::domain::DeliveryCounts,
 }
 
 impl From<ImportSummary> for ImportView {
@@ -83,6 +84,7 @@ impl From<ImportSummary> for ImportView {
             created_by: s.created_by,
             created_at: s.created_at,
             finished_at: s.finished_at,
+            delivery: s.delivery,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! `Authorization: Bearer <token>` (the gate answers 401 without one); each handler checks the
 //! role it needs.
 
+mod delivery;
 mod imports;
 mod tokens;
 mod workspaces;
 
+pub use delivery::CALLBACK_TOKEN_HEADER;
 pub use imports::{ImportParams, ImportView, rejects_report, run as run_import};
 
 use crate::{auth::Principal, state::AppState};
@@ -19,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .merge(tokens::router())
         .merge(workspaces::router())
         .merge(imports::router())
+        .merge(delivery::router())
 }
 
 /// The OpenAPI document of this API, kept beside the handlers it describes.

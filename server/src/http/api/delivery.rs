@@ -1,0 +1,208 @@
+//! Delivery over the API: batch controls of an import, a workspace's budget month, a table's
+//! callback settings, and the callback endpoint Clay's HTTP API column calls.
+
+use crate::{
+    auth::{Principal, tokens},
+    error::{Error, Result},
+    imports::{self as import_rules, Control},
+    state::AppState,
+    store::{self, delivery::CallbackResult},
+};
+use app::domain::{Priority, Role};
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::ImportView;
+
+/// The header Clay's HTTP API column sends with each callback.
+pub const CALLBACK_TOKEN_HEADER: &str = "x-kiln-callback-token";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/imports/{id}/pause", post(pause))
+        .route("/imports/{id}/resume", post(resume))
+        .route("/imports/{id}/cancel", post(cancel))
+        .route("/imports/{id}/requeue-dead", post(requeue_dead))
+        .route("/imports/{id}/priority", post(priority))
+        .route("/workspaces/{id}/budget", get(budget))
+        .route("/tables/{id}/callback", get(callback_settings))
+        .route("/tables/{id}/callback/rotate", post(rotate_callback))
+        .route("/callbacks/{table_id}", post(callback))
+}
+
+async fn pause(state: State<AppState>, principal: Principal, id: Path<i64>) -> Result<Json<ImportView>> {
+    apply(state, principal, id, Control::Pause).await
+}
+
+async fn resume(state: State<AppState>, principal: Principal, id: Path<i64>) -> Result<Json<ImportView>> {
+    apply(state, principal, id, Control::Resume).await
+}
+
+async fn cancel(state: State<AppState>, principal: Principal, id: Path<i64>) -> Result<Json<ImportView>> {
+    apply(state, principal, id, Control::Cancel).await
+}
+
+async fn apply(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    control: Control,
+) -> Result<Json<ImportView>> {
+    principal.require(Role::Operator)?;
+    Ok(Json(import_rules::control(&state.db, &principal.actor(), id, control).await?.into()))
+}
+
+#[derive(Deserialize)]
+struct RequeueParams {
+    /// One dead lead (its `kiln_id`); all of the import's dead leads when absent.
+    lead_id: Option<i64>,
+}
+
+/// POST /api/v1/imports/{id}/requeue-dead[?lead_id=]
+async fn requeue_dead(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Query(params): Query<RequeueParams>,
+) -> Result<Json<Value>> {
+    principal.require(Role::Operator)?;
+    let requeued = import_rules::requeue_dead(&state.db, &principal.actor(), id, params.lead_id).await?;
+    Ok(Json(json!({ "requeued": requeued })))
+}
+
+#[derive(Deserialize)]
+struct PriorityParams {
+    priority: String,
+}
+
+/// POST /api/v1/imports/{id}/priority?priority=high|normal|low
+async fn priority(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Query(params): Query<PriorityParams>,
+) -> Result<Json<ImportView>> {
+    principal.require(Role::Operator)?;
+    let priority: Priority = params.priority.parse().map_err(|e: String| Error::invalid("priority", e))?;
+    Ok(Json(import_rules::set_priority(&state.db, &principal.actor(), id, priority).await?.into()))
+}
+
+/// GET /api/v1/workspaces/{id}/budget: this budget month's credits.
+async fn budget(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Json<Value>> {
+    principal.require(Role::Viewer)?;
+    store::workspaces::find(&state.db, id).await?.ok_or(Error::NotFound("workspace"))?;
+    let snapshot = store::delivery::budget_snapshot(&state.db, id, store::now_millis()).await?;
+    let month = chrono::DateTime::from_timestamp_millis(snapshot.month_start)
+        .map(|start| start.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "workspace_id": id,
+        "month": month,
+        "month_start": snapshot.month_start,
+        "budget": snapshot.budget,
+        "reserved": snapshot.reserved,
+        "spent": snapshot.spent,
+        "remaining": snapshot.remaining(),
+    })))
+}
+
+/// GET /api/v1/tables/{id}/callback: what to paste into Clay's HTTP API column.
+async fn callback_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    principal.require(Role::Operator)?;
+    let token = store::tables::callback_token(&state.db, id).await?.ok_or(Error::NotFound("table"))?;
+    Ok(Json(settings(id, &token)))
+}
+
+/// POST /api/v1/tables/{id}/callback/rotate: a new token; the old one stops working.
+async fn rotate_callback(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    principal.require(Role::Admin)?;
+    let token = store::tables::rotate_callback_token(&state.db, id).await?.ok_or(Error::NotFound("table"))?;
+    store::audit::record(
+        &state.db,
+        &principal.actor(),
+        "table.rotate_callback_token",
+        &format!("table {id}"),
+        None,
+        store::now_millis(),
+    )
+    .await?;
+    Ok(Json(settings(id, &token)))
+}
+
+fn settings(table_id: i64, token: &str) -> Value {
+    json!({
+        "method": "POST",
+        "path": format!("/api/v1/callbacks/{table_id}"),
+        "header": "X-Kiln-Callback-Token",
+        "token": token,
+        "body": { "kiln_id": "{{kiln_id}}", "credits_used": "<credits the row used>", "…": "the enriched columns" },
+    })
+}
+
+/// POST /api/v1/callbacks/{table_id}: Clay's HTTP API column hands back an enriched row.
+/// Authenticated by the table's callback token, not by an API token.
+async fn callback(
+    State(state): State<AppState>,
+    Path(table_id): Path<i64>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response> {
+    let offered = headers.get(CALLBACK_TOKEN_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let expected = store::tables::callback_token(&state.db, table_id).await?;
+    // Compared as hashes: equal lengths, and no early exit on the secret's own bytes.
+    let valid = expected.is_some_and(|token| !offered.is_empty() && tokens::hash(offered) == tokens::hash(&token));
+    if !valid {
+        tracing::warn!(table_id, "refused a callback without the table's token");
+        return Err(Error::Unauthorized);
+    }
+    let object: Map<String, Value> = serde_json::from_slice(&body)
+        .map_err(|e| Error::invalid("body", format!("the callback body is not a JSON object: {e}")))?;
+    let lead_id = match object.get("kiln_id") {
+        Some(Value::String(id)) => id.trim().parse::<i64>().ok(),
+        Some(Value::Number(id)) => id.as_i64(),
+        _ => None,
+    }
+    .ok_or_else(|| Error::invalid("kiln_id", "the callback needs the kiln_id Kiln sent with the row"))?;
+    let credits_used = match object.get("credits_used") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64().filter(|c| c.is_finite() && *c >= 0.0),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|c| c.is_finite() && *c >= 0.0),
+        Some(_) => None,
+    };
+    if object.contains_key("credits_used") && object["credits_used"] != Value::Null && credits_used.is_none() {
+        return Err(Error::invalid("credits_used", "credits_used must be a number of credits, 0 or more"));
+    }
+    let mut enrichment = object;
+    enrichment.remove("kiln_id");
+    enrichment.remove("credits_used");
+    let enrichment = Value::Object(enrichment).to_string();
+    let now = store::now_millis();
+    match store::delivery::apply_callback(&state.db, table_id, lead_id, credits_used, &enrichment, now).await? {
+        CallbackResult::Applied => {
+            Ok((StatusCode::OK, Json(json!({ "kiln_id": lead_id.to_string(), "status": "applied" }))).into_response())
+        }
+        CallbackResult::Repeated => {
+            Ok((StatusCode::OK, Json(json!({ "kiln_id": lead_id.to_string(), "status": "already applied" })))
+                .into_response())
+        }
+        CallbackResult::Unknown => {
+            tracing::warn!(table_id, kiln_id = lead_id, "refused a callback for an unknown kiln_id");
+            Err(Error::NotFound("lead with this kiln_id in this table"))
+        }
+    }
+}

@@ -1,0 +1,688 @@
+//! The delivery ledger: claiming leads for sending, recording what Clay answered, and the batch
+//! controls. A claim is one short transaction (no network I/O inside); the webhook count and the
+//! budget reservation move in the same transaction as the lead, by conditional statements, so a
+//! webhook never passes its usable cap and a workspace never its budget, whatever runs at once.
+
+use super::{Db, alerts, on_db};
+use crate::{budget, secret::Secret};
+use app::domain::DeliveryCounts;
+use std::collections::HashMap;
+
+/// What the claim needs to know about a workspace.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Gate {
+    pub id: i64,
+    pub rate_per_sec: f64,
+    pub burst: i64,
+    pub cooldown_until: i64,
+    pub monthly_credit_budget: Option<i64>,
+    pub budget_day: i64,
+}
+
+/// A lead claimed for sending, with where it goes.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub lead_id: i64,
+    pub workspace_id: i64,
+    pub table_id: i64,
+    pub webhook_id: i64,
+    pub url: Secret,
+    pub auth_token: Option<Secret>,
+    pub payload: String,
+    pub attempts: u32,
+}
+
+impl Claimed {
+    /// `kiln_id` and `Idempotency-Key`: the lead's id, the same on every re-send.
+    pub fn kiln_id(&self) -> String {
+        self.lead_id.to_string()
+    }
+
+    /// The payload with `"kiln_id"` as its first field.
+    pub fn body(&self) -> String {
+        let rest = self.payload.trim_start().strip_prefix('{').unwrap_or("}").trim_start();
+        let separator = if rest.starts_with('}') { "" } else { "," };
+        format!("{{\"kiln_id\":\"{}\"{separator}{rest}", self.lead_id)
+    }
+}
+
+/// Why leads of a workspace are parked.
+pub const NEEDS_WEBHOOK: &str = "needs_webhook";
+pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
+
+/// Workspaces that have leads ready to send now (not cooling down).
+pub async fn ready_workspaces(db: &Db, now: i64) -> Result<Vec<Gate>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, rate_per_sec, burst, cooldown_until, monthly_credit_budget, budget_day FROM workspaces w
+         WHERE cooldown_until <= $1 AND EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = w.id AND l.state = 'queued')
+         ORDER BY id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await)
+}
+
+/// The earliest moment something parked becomes sendable: a retry falls due or a cool-down ends.
+pub async fn next_wake(db: &Db, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let (retry, cool): (Option<i64>, Option<i64>) = on_db!(db, pool => sqlx::query_as(
+        "SELECT (SELECT MIN(next_attempt_at) FROM leads WHERE state = 'retrying'),
+                (SELECT MIN(cooldown_until) FROM workspaces w WHERE cooldown_until > $1
+                    AND EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = w.id AND l.state = 'queued'))",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await)?;
+    Ok([retry, cool].into_iter().flatten().min())
+}
+
+/// Retries whose time has come go back to the queue, in their original place; those of an
+/// import that was paused or cancelled while they were in flight follow their import.
+pub async fn promote_due_retries(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for (import_state, lead_state) in [("paused", "paused"), ("cancelled", "cancelled")] {
+            sqlx::query(
+                "UPDATE leads SET state = $3 WHERE state = 'retrying' AND next_attempt_at <= $1
+                     AND import_id IN (SELECT id FROM imports WHERE state = $2)",
+            )
+            .bind(now)
+            .bind(import_state)
+            .bind(lead_state)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let promoted = sqlx::query("UPDATE leads SET state = 'queued' WHERE state = 'retrying' AND next_attempt_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(promoted)
+    })
+}
+
+/// In-flight leads whose lease has passed (their process died, or hung) go back to the queue.
+/// Their reservation is released: the next claim reserves again. They may have reached Clay,
+/// which is why every send carries the same `kiln_id` and `Idempotency-Key`.
+pub async fn release_expired_leases(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let expired = format!("state = 'in_flight' AND lease_until <= {now}");
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(&release_sql(&expired)).execute(&mut *tx).await?;
+        let released = sqlx::query(&format!(
+            "UPDATE leads SET state = 'queued', lease_until = NULL, webhook_id = NULL, credits_reserved = NULL
+             WHERE {expired}"
+        ))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(released)
+    })
+}
+
+/// Gives back to their budget months the reservations of the leads matching `condition` that no
+/// callback has settled yet. Runs before the statement that clears them, in the same transaction.
+fn release_sql(condition: &str) -> String {
+    format!(
+        "UPDATE budget_months SET reserved = reserved - COALESCE((
+             SELECT SUM(l.credits_reserved) FROM leads l
+             WHERE {condition} AND l.callback_at IS NULL
+               AND l.workspace_id = budget_months.workspace_id AND l.budget_month = budget_months.month_start), 0)
+         WHERE EXISTS (SELECT 1 FROM leads l WHERE {condition} AND l.callback_at IS NULL AND l.credits_reserved IS NOT NULL
+               AND l.workspace_id = budget_months.workspace_id AND l.budget_month = budget_months.month_start)"
+    )
+}
+
+/// `id IN (…)` for ids that came from the database. They are integers formatted by Rust, so
+/// writing them into the SQL text is safe, and it keeps one statement for both databases.
+fn ids_in(column: &str, ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("{column} IN ({})", list.join(","))
+}
+
+/// What a claim took, and what it found blocked.
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub leads: Vec<Claimed>,
+    /// Tables whose leads now wait for a webhook.
+    pub needs_webhook: Vec<i64>,
+    /// Tables whose leads now wait for budget.
+    pub out_of_budget: Vec<i64>,
+    /// The workspace cools down after a 429 (nothing was claimed).
+    pub cooling_down: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    table_id: i64,
+    payload: String,
+    attempts: i64,
+    credits_per_lead: f64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Room {
+    id: i64,
+    url: String,
+    auth_token: Option<String>,
+    room: i64,
+}
+
+/// Claims up to `limit` ready leads of the workspace, highest priority first, oldest first: each
+/// gets a webhook with room (counted against it) and its table's estimate reserved from the
+/// month's budget, and becomes in flight until `now + lease_ms`.
+pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) -> Result<Claim, sqlx::Error> {
+    let month = budget::month_start(now, u8::try_from(gate.budget_day).unwrap_or(1));
+    let lock = match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => " FOR UPDATE OF l SKIP LOCKED",
+    };
+    let candidates_sql = format!(
+        "SELECT l.id, l.table_id, l.payload, l.attempts, t.credits_per_lead
+         FROM leads l JOIN clay_tables t ON t.id = l.table_id
+         WHERE l.workspace_id = $1 AND l.state = 'queued'
+         ORDER BY l.priority DESC, l.id LIMIT $2{lock}"
+    );
+    let workspace_sql = match db {
+        Db::Sqlite(_) => "SELECT cooldown_until, monthly_credit_budget FROM workspaces WHERE id = $1",
+        Db::Postgres(_) => "SELECT cooldown_until, monthly_credit_budget FROM workspaces WHERE id = $1 FOR UPDATE",
+    };
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        // A write first: SQLite takes its write lock here, so what is read next cannot change
+        // before the commit.
+        sqlx::query("INSERT INTO budget_months (workspace_id, month_start) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(gate.id)
+            .bind(month)
+            .execute(&mut *tx)
+            .await?;
+        let (cooldown_until, budget): (i64, Option<i64>) =
+            sqlx::query_as(workspace_sql).bind(gate.id).fetch_one(&mut *tx).await?;
+        let mut claim = Claim::default();
+        if cooldown_until > now {
+            claim.cooling_down = true;
+            return Ok(claim);
+        }
+        let (reserved, spent): (f64, f64) = sqlx::query_as(
+            "SELECT reserved, spent FROM budget_months WHERE workspace_id = $1 AND month_start = $2",
+        )
+        .bind(gate.id)
+        .bind(month)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut remaining = budget.map_or(f64::INFINITY, |budget| budget as f64 - reserved - spent);
+        let candidates: Vec<Candidate> =
+            sqlx::query_as(&candidates_sql).bind(gate.id).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
+
+        // Budget first, in queue order: a lead whose estimate does not fit parks its table.
+        let mut by_table: Vec<(i64, f64, Vec<Candidate>)> = Vec::new();
+        for lead in candidates {
+            if claim.out_of_budget.contains(&lead.table_id) {
+                continue;
+            }
+            if lead.credits_per_lead > remaining + 1e-9 {
+                claim.out_of_budget.push(lead.table_id);
+                continue;
+            }
+            remaining -= lead.credits_per_lead;
+            match by_table.iter_mut().find(|(table, ..)| *table == lead.table_id) {
+                Some((.., leads)) => leads.push(lead),
+                None => by_table.push((lead.table_id, lead.credits_per_lead, vec![lead])),
+            }
+        }
+
+        let mut reserved_now = 0.0;
+        let mut assigned: Vec<(i64, Vec<i64>, f64)> = Vec::new();
+        for (table_id, credits, leads) in by_table {
+            let rooms: Vec<Room> = sqlx::query_as(
+                "SELECT id, url, auth_token, lifetime_cap - safety_margin - used AS room FROM webhooks
+                 WHERE table_id = $1 AND state = 'active' AND used < lifetime_cap - safety_margin ORDER BY id",
+            )
+            .bind(table_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut waiting = leads.into_iter().peekable();
+            for room in rooms {
+                let take = waiting.len().min(usize::try_from(room.room).unwrap_or(0));
+                if take == 0 {
+                    continue;
+                }
+                // The one statement that counts submissions: it cannot pass the usable cap.
+                let counted = sqlx::query(
+                    "UPDATE webhooks SET used = used + $2
+                     WHERE id = $1 AND state = 'active' AND used + $2 <= lifetime_cap - safety_margin",
+                )
+                .bind(room.id)
+                .bind(take as i64)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if counted != 1 {
+                    continue;
+                }
+                let mut ids = Vec::with_capacity(take);
+                for lead in waiting.by_ref().take(take) {
+                    ids.push(lead.id);
+                    claim.leads.push(Claimed {
+                        lead_id: lead.id,
+                        workspace_id: gate.id,
+                        table_id,
+                        webhook_id: room.id,
+                        url: Secret::new(room.url.clone()),
+                        auth_token: room.auth_token.clone().map(Secret::new),
+                        payload: lead.payload,
+                        attempts: u32::try_from(lead.attempts).unwrap_or(u32::MAX),
+                    });
+                }
+                reserved_now += credits * ids.len() as f64;
+                assigned.push((room.id, ids, credits));
+                if waiting.peek().is_none() {
+                    break;
+                }
+            }
+            if waiting.peek().is_some() {
+                claim.needs_webhook.push(table_id);
+            }
+        }
+
+        for (webhook_id, ids, credits) in &assigned {
+            sqlx::query(&format!(
+                "UPDATE leads SET state = 'in_flight', webhook_id = $1, lease_until = $2, credits_reserved = $3,
+                     budget_month = $4, wait_reason = NULL
+                 WHERE {}",
+                ids_in("id", ids)
+            ))
+            .bind(webhook_id)
+            .bind(now + lease_ms)
+            .bind(credits)
+            .bind(month)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if reserved_now > 0.0 {
+            sqlx::query("UPDATE budget_months SET reserved = reserved + $3 WHERE workspace_id = $1 AND month_start = $2")
+                .bind(gate.id)
+                .bind(month)
+                .bind(reserved_now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (table_ids, reason) in [(&claim.needs_webhook, NEEDS_WEBHOOK), (&claim.out_of_budget, BUDGET_EXHAUSTED)] {
+            if !table_ids.is_empty() {
+                sqlx::query(&format!(
+                    "UPDATE leads SET state = 'waiting', wait_reason = $2
+                     WHERE workspace_id = $1 AND state = 'queued' AND {}",
+                    ids_in("table_id", table_ids)
+                ))
+                .bind(gate.id)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(claim)
+    })
+}
+
+/// What became of one claimed lead.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Delivered {
+        status: u16,
+    },
+    Retry {
+        at: i64,
+        counts: bool,
+        status: Option<u16>,
+        reason: String,
+    },
+    Dead {
+        status: Option<u16>,
+        reason: String,
+    },
+    /// The webhook refused: the lead goes back to the queue for the next webhook.
+    Requeue {
+        status: u16,
+        reason: String,
+    },
+}
+
+/// Records answers in one transaction. A lead Clay already called back for was delivered,
+/// whatever the network said.
+pub async fn record(db: &Db, results: &[(Claimed, Outcome)], now: i64) -> Result<(), sqlx::Error> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    let delivered: Vec<i64> = results
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Delivered { .. }))
+        .map(|(lead, _)| lead.lead_id)
+        .collect();
+    let settled: Vec<i64> = results
+        .iter()
+        .filter(|(_, outcome)| !matches!(outcome, Outcome::Delivered { .. }))
+        .map(|(lead, _)| lead.lead_id)
+        .collect();
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for chunk in delivered.chunks(1000) {
+            let status = results.iter().find_map(|(_, o)| match o { Outcome::Delivered { status } => Some(*status), _ => None });
+            sqlx::query(&format!(
+                "UPDATE leads SET state = 'delivered', delivered_at = $1, last_status = $2, last_error = NULL, lease_until = NULL
+                 WHERE state = 'in_flight' AND {}",
+                ids_in("id", chunk)
+            ))
+            .bind(now)
+            .bind(status.map(i64::from))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !settled.is_empty() {
+            // Called back already: Clay has it.
+            sqlx::query(&format!(
+                "UPDATE leads SET state = 'delivered', delivered_at = $1, lease_until = NULL
+                 WHERE state = 'in_flight' AND callback_at IS NOT NULL AND {}",
+                ids_in("id", &settled)
+            ))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let condition = format!("l.state = 'in_flight' AND {}", ids_in("l.id", &settled));
+            sqlx::query(&release_sql(&condition)).execute(&mut *tx).await?;
+        }
+        for (lead, outcome) in results {
+            let (state, next, counts, status, reason) = match outcome {
+                Outcome::Delivered { .. } => continue,
+                Outcome::Retry { at, counts, status, reason } => ("retrying", *at, *counts, *status, reason),
+                Outcome::Dead { status, reason } => ("dead", 0, true, *status, reason),
+                // Through `retrying`, so a lead of an import paused meanwhile stays put.
+                Outcome::Requeue { status, reason } => ("retrying", now, false, Some(*status), reason),
+            };
+            sqlx::query(
+                "UPDATE leads SET state = $2, next_attempt_at = $3, attempts = attempts + $4, last_status = $5,
+                     last_error = $6, lease_until = NULL, webhook_id = NULL, credits_reserved = NULL
+                 WHERE id = $1 AND state = 'in_flight' AND callback_at IS NULL",
+            )
+            .bind(lead.lead_id)
+            .bind(state)
+            .bind(next)
+            .bind(i64::from(counts))
+            .bind(status.map(i64::from))
+            .bind(reason.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+}
+
+/// The workspace waits until `until` (the longest cool-down wins).
+pub async fn cool_down(db: &Db, workspace_id: i64, until: i64) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE workspaces SET cooldown_until = CASE WHEN cooldown_until < $2 THEN $2 ELSE cooldown_until END WHERE id = $1",
+    )
+    .bind(workspace_id)
+    .bind(until)
+    .execute(pool)
+    .await
+    .map(drop))
+}
+
+/// Takes a webhook that refused out of rotation. True when this call did it (alert once).
+pub async fn mark_webhook_failing(db: &Db, webhook_id: i64) -> Result<bool, sqlx::Error> {
+    on_db!(db, pool => sqlx::query("UPDATE webhooks SET state = 'failing' WHERE id = $1 AND state = 'active'")
+        .bind(webhook_id)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() == 1))
+}
+
+/// Parked leads whose reason has gone (a webhook was added, the budget raised, a new month
+/// began) go back to the queue. Returns how many.
+pub async fn unpark(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let parked: Vec<(i64, i64, String)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT DISTINCT workspace_id, table_id, wait_reason FROM leads WHERE state = 'waiting'",
+    )
+    .fetch_all(pool)
+    .await)?;
+    let mut moved = 0;
+    for (workspace_id, table_id, reason) in parked {
+        let free = if reason == NEEDS_WEBHOOK {
+            let (rooms,): (i64,) = on_db!(db, pool => sqlx::query_as(
+                "SELECT COUNT(*) FROM webhooks WHERE table_id = $1 AND state = 'active' AND used < lifetime_cap - safety_margin",
+            )
+            .bind(table_id)
+            .fetch_one(pool)
+            .await)?;
+            rooms > 0
+        } else {
+            let snapshot = budget_snapshot(db, workspace_id, now).await?;
+            let credits: Option<(f64,)> = on_db!(db, pool => sqlx::query_as("SELECT credits_per_lead FROM clay_tables WHERE id = $1")
+                .bind(table_id)
+                .fetch_optional(pool)
+                .await)?;
+            snapshot.remaining().is_none_or(|left| credits.is_some_and(|(c,)| c <= left + 1e-9))
+        };
+        if free {
+            moved += on_db!(db, pool => sqlx::query(
+                "UPDATE leads SET state = 'queued', wait_reason = NULL WHERE state = 'waiting' AND workspace_id = $1 AND table_id = $2",
+            )
+            .bind(workspace_id)
+            .bind(table_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+            let subject = format!("table:{table_id}");
+            alerts::clear(
+                db,
+                if reason == NEEDS_WEBHOOK { alerts::NEEDS_WEBHOOK } else { alerts::BUDGET_EXHAUSTED },
+                &subject,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(moved)
+}
+
+/// This budget month of a workspace.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BudgetSnapshot {
+    pub month_start: i64,
+    pub budget: Option<i64>,
+    pub reserved: f64,
+    pub spent: f64,
+}
+
+impl BudgetSnapshot {
+    pub fn remaining(&self) -> Option<f64> {
+        self.budget.map(|budget| budget as f64 - self.reserved - self.spent)
+    }
+}
+
+pub async fn budget_snapshot(db: &Db, workspace_id: i64, now: i64) -> Result<BudgetSnapshot, sqlx::Error> {
+    let (budget, day): (Option<i64>, i64) = on_db!(db, pool => sqlx::query_as(
+        "SELECT monthly_credit_budget, budget_day FROM workspaces WHERE id = $1",
+    )
+    .bind(workspace_id)
+    .fetch_one(pool)
+    .await)?;
+    let month_start = budget::month_start(now, u8::try_from(day).unwrap_or(1));
+    let row: Option<(f64, f64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT reserved, spent FROM budget_months WHERE workspace_id = $1 AND month_start = $2",
+    )
+    .bind(workspace_id)
+    .bind(month_start)
+    .fetch_optional(pool)
+    .await)?;
+    let (reserved, spent) = row.unwrap_or((0.0, 0.0));
+    Ok(BudgetSnapshot { month_start, budget, reserved: reserved.max(0.0), spent })
+}
+
+pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Error> {
+    let rows: Vec<(String, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT state, COUNT(*) FROM leads WHERE import_id = $1 GROUP BY state",
+    )
+    .bind(import_id)
+    .fetch_all(pool)
+    .await)?;
+    let mut counts = DeliveryCounts::default();
+    for (state, n) in rows {
+        let n = u64::try_from(n).unwrap_or(0);
+        match state.as_str() {
+            "queued" => counts.queued += n,
+            "in_flight" => counts.in_flight += n,
+            "retrying" => counts.retrying += n,
+            "delivered" => counts.delivered += n,
+            "dead" => counts.dead += n,
+            "waiting" | "pending" => counts.waiting += n,
+            "held" => counts.held += n,
+            "paused" => counts.paused += n,
+            "cancelled" => counts.cancelled += n,
+            _ => {}
+        }
+    }
+    if counts.delivered > 0 {
+        let (called_back,): (i64,) = on_db!(db, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM leads WHERE import_id = $1 AND state = 'delivered' AND callback_at IS NOT NULL",
+        )
+        .bind(import_id)
+        .fetch_one(pool)
+        .await)?;
+        counts.called_back = u64::try_from(called_back).unwrap_or(0);
+    }
+    Ok(counts)
+}
+
+/// Moves an import's leads from some states to another; the import's own state is the
+/// caller's business. Reservations are not involved: only leads at rest move.
+pub async fn move_leads(db: &Db, import_id: i64, from: &[&str], to: &str) -> Result<u64, sqlx::Error> {
+    let from: Vec<String> = from.iter().map(|state| format!("'{state}'")).collect();
+    let sql = format!(
+        "UPDATE leads SET state = $2, next_attempt_at = CASE WHEN $2 = 'queued' THEN 0 ELSE next_attempt_at END
+         WHERE import_id = $1 AND state IN ({})",
+        from.join(",")
+    );
+    on_db!(db, pool => sqlx::query(&sql)
+        .bind(import_id)
+        .bind(to)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))
+}
+
+/// Dead leads of an import (or one of them) get a fresh set of attempts.
+pub async fn requeue_dead(db: &Db, import_id: i64, lead_id: Option<i64>) -> Result<u64, sqlx::Error> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE leads SET state = 'queued', attempts = 0, next_attempt_at = 0
+         WHERE import_id = $1 AND state = 'dead' AND ($2 IS NULL OR id = $2)",
+    )
+    .bind(import_id)
+    .bind(lead_id)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))
+}
+
+/// Changes the priority of the import and of its leads not yet sent.
+pub async fn set_priority(db: &Db, import_id: i64, rank: i64) -> Result<(), sqlx::Error> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE imports SET priority = $2 WHERE id = $1").bind(import_id).bind(rank).execute(&mut *tx).await?;
+        sqlx::query(
+            "UPDATE leads SET priority = $2 WHERE import_id = $1 AND state NOT IN ('delivered', 'dead', 'cancelled')",
+        )
+        .bind(import_id)
+        .bind(rank)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+}
+
+/// What a callback did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackResult {
+    Applied,
+    /// Seen before: nothing changed.
+    Repeated,
+    /// No lead of that table has this id.
+    Unknown,
+}
+
+/// Applies Clay's callback for a lead: its enrichment, and its actual credits in place of the
+/// estimate. Idempotent by lead.
+pub async fn apply_callback(
+    db: &Db,
+    table_id: i64,
+    lead_id: i64,
+    credits_used: Option<f64>,
+    enrichment: &str,
+    now: i64,
+) -> Result<CallbackResult, sqlx::Error> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        // The write first (see `claim`); it only succeeds once per lead.
+        let settled: Option<(i64, Option<i64>, Option<f64>, f64)> = sqlx::query_as(
+            "UPDATE leads SET callback_at = $3, enrichment = $4,
+                 credits_used = COALESCE($5, credits_reserved, (SELECT credits_per_lead FROM clay_tables WHERE id = $2))
+             WHERE id = $1 AND table_id = $2 AND callback_at IS NULL
+             RETURNING workspace_id, budget_month, credits_reserved, credits_used",
+        )
+        .bind(lead_id)
+        .bind(table_id)
+        .bind(now)
+        .bind(enrichment)
+        .bind(credits_used)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((workspace_id, month, reserved, used)) = settled else {
+            let (known,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM leads WHERE id = $1 AND table_id = $2")
+                .bind(lead_id)
+                .bind(table_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            return Ok(if known > 0 { CallbackResult::Repeated } else { CallbackResult::Unknown });
+        };
+        let month = match month {
+            Some(month) => month,
+            None => {
+                let (day,): (i64,) = sqlx::query_as("SELECT budget_day FROM workspaces WHERE id = $1")
+                    .bind(workspace_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                budget::month_start(now, u8::try_from(day).unwrap_or(1))
+            }
+        };
+        sqlx::query("INSERT INTO budget_months (workspace_id, month_start) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(workspace_id)
+            .bind(month)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE budget_months SET reserved = reserved - $3, spent = spent + $4 WHERE workspace_id = $1 AND month_start = $2",
+        )
+        .bind(workspace_id)
+        .bind(month)
+        .bind(reserved.unwrap_or(0.0))
+        .bind(used)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(CallbackResult::Applied)
+    })
+}
+
+/// Per webhook: how many leads it has taken, for tests and pages.
+pub async fn webhook_usage(db: &Db, table_id: i64) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as("SELECT id, used FROM webhooks WHERE table_id = $1")
+        .bind(table_id)
+        .fetch_all(pool)
+        .await)?;
+    Ok(rows.into_iter().collect())
+}

@@ -1,0 +1,540 @@
+//! The delivery engine against real HTTP on loopback: a scripted mock (wiremock) for each of
+//! Clay's answers, and the built-in sandbox for whole runs. The worker is stepped with a clock
+//! the test moves, so back-offs and cool-downs take no real time.
+
+mod support;
+
+use kiln::{
+    delivery::{ManualClock, Settings, StepReport, Worker, transport::HttpTransport},
+    store::{self, Db},
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::{collections::HashMap, time::Duration};
+use support::{Api, TestApp, assert_status};
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
+
+type TestWorker = Worker<HttpTransport, ManualClock>;
+
+fn worker(db: &Db, clock: &ManualClock, senders: usize, max_attempts: u32) -> TestWorker {
+    let settings = Settings::new(senders, Duration::from_secs(1), max_attempts);
+    Worker::new(db.clone(), HttpTransport::new(Duration::from_secs(1)).unwrap(), clock.clone(), settings)
+}
+
+/// Steps until nothing is left to send, moving the clock a second per step.
+async fn drain(worker: &mut TestWorker, clock: &ManualClock, steps: usize) -> StepReport {
+    let mut total = StepReport::default();
+    for _ in 0..steps {
+        let report = worker.step().await.unwrap();
+        total.claimed += report.claimed;
+        total.delivered += report.delivered;
+        total.retried += report.retried;
+        total.dead += report.dead;
+        total.requeued += report.requeued;
+        clock.advance(1_000);
+    }
+    total
+}
+
+fn leads(n: usize, tag: &str) -> String {
+    let mut csv = String::from("email,first_name,company\n");
+    for i in 0..n {
+        csv.push_str(&format!("{tag}{i}@example.com,Lead {i},Company {i}\n"));
+    }
+    csv
+}
+
+/// A workspace (rate 100/s, burst 200) with one table of `credits` per lead and the given budget.
+async fn workspace(api: &Api, budget: Option<u64>, credits: f64) -> (i64, i64) {
+    let workspace = api
+        .post(
+            "/api/v1/workspaces",
+            json!({ "name": "Outbound", "rate_per_sec": 100, "burst": 200, "monthly_credit_budget": budget }),
+        )
+        .await;
+    let table = api
+        .post(
+            "/api/v1/tables",
+            json!({ "workspace_id": workspace["id"], "name": "Leads", "credits_per_lead": credits }),
+        )
+        .await;
+    (workspace["id"].as_i64().unwrap(), table["id"].as_i64().unwrap())
+}
+
+async fn webhook(api: &Api, table: i64, url: &str, extra: Value) -> i64 {
+    let mut body = json!({ "url": url });
+    body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    api.post(&format!("/api/v1/tables/{table}/webhooks"), body).await["id"].as_i64().unwrap()
+}
+
+async fn delivery(api: &Api, import: i64) -> Value {
+    api.get(&format!("/api/v1/imports/{import}")).await["delivery"].clone()
+}
+
+fn n(value: &Value, key: &str) -> u64 {
+    value[key].as_u64().unwrap_or_else(|| panic!("{key} missing in {value}"))
+}
+
+async fn received(server: &MockServer) -> Vec<(Value, HashMap<String, String>)> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|request| {
+            let headers = request
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            (serde_json::from_slice(&request.body).unwrap(), headers)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_lead_is_posted_once_with_its_kiln_id_auth_header_and_idempotency_key() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/hook")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 2.0).await;
+    let hook = webhook(&api, table, &format!("{}/hook", clay.uri()), json!({ "auth_token": "s3cret" })).await;
+    let import = api.csv(table, leads(5, "a")).await["id"].as_i64().unwrap();
+
+    let clock = ManualClock::at(store::now_millis());
+    let report = drain(&mut worker(&api.app.db, &clock, 8, 8), &clock, 2).await;
+    assert_eq!(report.delivered, 5);
+
+    let requests = received(&clay).await;
+    assert_eq!(requests.len(), 5);
+    for (body, headers) in &requests {
+        let kiln_id = body["kiln_id"].as_str().expect("kiln_id");
+        assert_eq!(headers["idempotency-key"], kiln_id);
+        assert_eq!(headers["x-clay-webhook-auth"], "s3cret");
+        assert_eq!(headers["content-type"], "application/json");
+        assert!(body["email"].as_str().unwrap().ends_with("@example.com"), "{body}");
+    }
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "queued"), n(&d, "in_flight")), (5, 0, 0), "{d}");
+    assert_eq!(api.get(&format!("/api/v1/webhooks/{hook}")).await["used"], 5);
+    let budget = api.get("/api/v1/workspaces/1/budget").await;
+    assert_eq!(budget["reserved"], 10.0, "{budget}");
+}
+
+#[tokio::test]
+async fn a_429_cools_the_whole_workspace_down_for_retry_after_in_seconds_or_as_a_date() {
+    for retry_after in ["5".to_owned(), httpdate_in(5)] {
+        let api = Api::new().await;
+        let clay = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", retry_after.as_str()))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&clay)
+            .await;
+        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+        let (workspace_id, table) = workspace(&api, None, 1.0).await;
+        webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+        let import = api.csv(table, leads(3, "b")).await["id"].as_i64().unwrap();
+
+        let clock = ManualClock::at(store::now_millis() / 1000 * 1000);
+        let mut worker = worker(&api.app.db, &clock, 1, 8);
+        let first = worker.step().await.unwrap();
+        assert_eq!((first.claimed, first.retried), (1, 1), "Retry-After {retry_after}");
+        let cooldown: (i64,) = sqlx_one(&api.app.db, workspace_id).await;
+        assert!(cooldown.0 >= clock.now_ms() + 4_000, "the cool-down is stored (Retry-After {retry_after})");
+
+        clock.advance(3_000);
+        assert_eq!(worker.step().await.unwrap().claimed, 0, "nothing is sent while the workspace cools down");
+        clock.advance(3_000);
+        drain(&mut worker, &clock, 3).await;
+        let d = delivery(&api, import).await;
+        assert_eq!(n(&d, "delivered"), 3, "{d}");
+        let lead_429: Vec<_> = received(&clay).await;
+        assert_eq!(lead_429.len(), 4, "one 429, then three deliveries");
+    }
+}
+
+fn httpdate_in(seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc2822().replace("+0000", "GMT")
+}
+
+async fn sqlx_one(db: &Db, workspace_id: i64) -> (i64,) {
+    match db {
+        Db::Sqlite(pool) => sqlx::query_as("SELECT cooldown_until FROM workspaces WHERE id = $1")
+            .bind(workspace_id)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(_) => unreachable!(),
+    }
+}
+
+trait Now {
+    fn now_ms(&self) -> i64;
+}
+
+impl Now for ManualClock {
+    fn now_ms(&self) -> i64 {
+        kiln::delivery::Clock::now(self)
+    }
+}
+
+#[tokio::test]
+async fn server_errors_back_off_then_die_and_dead_leads_can_be_requeued() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(2, "c")).await["id"].as_i64().unwrap();
+
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 4, 3);
+    worker.step().await.unwrap();
+    let d = delivery(&api, import).await;
+    assert_eq!(n(&d, "retrying"), 2, "{d}");
+    clock.advance(200);
+    assert_eq!(worker.step().await.unwrap().claimed, 0, "the back-off is respected");
+    for _ in 0..10 {
+        clock.advance(60_000);
+        worker.step().await.unwrap();
+    }
+    let d = delivery(&api, import).await;
+    assert_eq!(n(&d, "dead"), 2, "{d}");
+    assert_eq!(received(&clay).await.len(), 6, "three attempts each");
+
+    clay.reset().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let requeued = api.post_ok(&format!("/api/v1/imports/{import}/requeue-dead"), json!({})).await;
+    assert_eq!(requeued["requeued"], 2);
+    drain(&mut worker, &clock, 2).await;
+    assert_eq!(n(&delivery(&api, import).await, "delivered"), 2);
+}
+
+#[tokio::test]
+async fn timeouts_and_connections_cut_after_the_row_arrived_are_retried_with_the_same_ids() {
+    let api = Api::new().await;
+    // An endpoint that reads the whole request, then hangs up without answering.
+    let cutter = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cut_addr = cutter.local_addr().unwrap();
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut socket, _)) = cutter.accept().await {
+            let mut buffer = vec![0u8; 64 * 1024];
+            let read = socket.read(&mut buffer).await.unwrap_or(0);
+            let _ = seen_tx.send(String::from_utf8_lossy(&buffer[..read]).into_owned());
+            drop(socket);
+        }
+    });
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&slow)
+        .await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let hook = webhook(&api, table, &format!("http://{cut_addr}/hook"), json!({})).await;
+    let import = api.csv(table, leads(1, "d")).await["id"].as_i64().unwrap();
+
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 1, 8);
+    assert_eq!(worker.step().await.unwrap().retried, 1, "a cut connection is retried");
+    let first = seen.recv().await.unwrap();
+    assert!(first.to_ascii_lowercase().contains("idempotency-key"), "{first}");
+
+    // The same lead now goes to a webhook that answers too late.
+    api.patch_webhook(hook, json!({ "state": "retired" })).await;
+    webhook(&api, table, &format!("{}/hook", slow.uri()), json!({})).await;
+    clock.advance(60_000);
+    assert_eq!(worker.step().await.unwrap().retried, 1, "a timeout is retried");
+    let d = delivery(&api, import).await;
+    assert_eq!(n(&d, "retrying"), 1, "{d}");
+    let slow_requests = received(&slow).await;
+    let key = |raw: &str| {
+        raw.lines()
+            .find_map(|line| line.to_ascii_lowercase().strip_prefix("idempotency-key: ").map(str::to_owned))
+            .unwrap()
+    };
+    assert_eq!(slow_requests[0].1["idempotency-key"], key(&first), "a re-send carries the same key");
+}
+
+#[tokio::test]
+async fn a_payload_clay_refuses_as_too_large_is_dead_at_once() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(413)).mount(&clay).await;
+    let (_, table) = workspace(&api, Some(100), 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(1, "e")).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis());
+    let report = worker(&api.app.db, &clock, 1, 8).step().await.unwrap();
+    assert_eq!(report.dead, 1);
+    assert_eq!(n(&delivery(&api, import).await, "dead"), 1);
+    let budget = api.get("/api/v1/workspaces/1/budget").await;
+    assert_eq!(budget["reserved"], 0.0, "a dead lead gives its reservation back: {budget}");
+}
+
+#[tokio::test]
+async fn a_webhook_that_refuses_is_set_aside_and_its_leads_move_to_the_next_without_using_attempts() {
+    let api = Api::new().await;
+    let gone = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(404)).mount(&gone).await;
+    let good = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&good).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let first = webhook(&api, table, &format!("{}/hook", gone.uri()), json!({})).await;
+    let second = webhook(&api, table, &format!("{}/hook", good.uri()), json!({})).await;
+    let import = api.csv(table, leads(4, "f")).await["id"].as_i64().unwrap();
+
+    let clock = ManualClock::at(store::now_millis());
+    drain(&mut worker(&api.app.db, &clock, 8, 1), &clock, 4).await;
+    assert_eq!(n(&delivery(&api, import).await, "delivered"), 4, "max_attempts 1, yet none is dead");
+    assert_eq!(api.get(&format!("/api/v1/webhooks/{first}")).await["state"], "failing");
+    assert_eq!(api.get(&format!("/api/v1/webhooks/{second}")).await["used"], 4);
+    let alerts = store::alerts::open(&api.app.db).await.unwrap();
+    assert!(
+        alerts.iter().any(|a| a.kind == "webhook_failing" && a.subject == format!("webhook:{first}")),
+        "{alerts:?}"
+    );
+}
+
+#[tokio::test]
+async fn webhooks_rotate_at_their_usable_cap_and_leads_wait_until_a_webhook_is_added() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let cap = json!({ "lifetime_cap": 10, "safety_margin": 2 });
+    let a = webhook(&api, table, &format!("{}/a", clay.uri()), cap.clone()).await;
+    let b = webhook(
+        &api,
+        table,
+        &format!("{}/b", clay.uri()),
+        json!({ "lifetime_cap": 10, "safety_margin": 2, "used": 5 }),
+    )
+    .await;
+    let import = api.csv(table, leads(20, "g")).await["id"].as_i64().unwrap();
+
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 32, 8);
+    drain(&mut worker, &clock, 3).await;
+    assert_eq!(api.get(&format!("/api/v1/webhooks/{a}")).await["used"], 8);
+    assert_eq!(api.get(&format!("/api/v1/webhooks/{b}")).await["used"], 8);
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "waiting")), (11, 9), "{d}");
+    let alerts = store::alerts::open(&api.app.db).await.unwrap();
+    assert!(alerts.iter().any(|a| a.kind == "needs_webhook"), "{alerts:?}");
+
+    let c = webhook(&api, table, &format!("{}/c", clay.uri()), json!({})).await;
+    drain(&mut worker, &clock, 3).await;
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "waiting")), (20, 0), "{d}");
+    assert_eq!(api.get(&format!("/api/v1/webhooks/{c}")).await["used"], 9);
+    assert!(store::alerts::open(&api.app.db).await.unwrap().iter().all(|a| a.kind != "needs_webhook"));
+}
+
+#[tokio::test]
+async fn delivery_stops_at_the_budget_and_callbacks_replace_the_estimate() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, Some(10), 2.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(8, "h")).await["id"].as_i64().unwrap();
+
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 32, 8);
+    drain(&mut worker, &clock, 3).await;
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "waiting")), (5, 3), "{d}");
+    let budget = api.get("/api/v1/workspaces/1/budget").await;
+    assert_eq!((budget["reserved"].as_f64(), budget["spent"].as_f64()), (Some(10.0), Some(0.0)), "{budget}");
+
+    // Clay calls back: each delivered row used 1 credit, not 2.
+    let settings = api.get(&format!("/api/v1/tables/{table}/callback")).await;
+    let token = settings["token"].as_str().unwrap();
+    for (body, _) in received(&clay).await {
+        let response = api
+            .client
+            .post(api.app.url(&format!("/api/v1/callbacks/{table}")))
+            .header("X-Kiln-Callback-Token", token)
+            .json(&json!({ "kiln_id": body["kiln_id"], "credits_used": 1, "title": "CTO" }))
+            .send()
+            .await
+            .unwrap();
+        assert_status(&response, StatusCode::OK);
+    }
+    let budget = api.get("/api/v1/workspaces/1/budget").await;
+    assert_eq!((budget["reserved"].as_f64(), budget["spent"].as_f64()), (Some(0.0), Some(5.0)), "{budget}");
+    drain(&mut worker, &clock, 3).await;
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "waiting")), (7, 1), "5 spent + 2 × 2 reserved = 9 of 10: {d}");
+    let budget = api.get("/api/v1/workspaces/1/budget").await;
+    assert!(budget["reserved"].as_f64().unwrap() + budget["spent"].as_f64().unwrap() <= 10.0, "{budget}");
+}
+
+#[tokio::test]
+async fn callbacks_need_the_table_token_and_are_idempotent() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 3.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(1, "i")).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis());
+    worker(&api.app.db, &clock, 1, 8).step().await.unwrap();
+    let kiln_id = received(&clay).await[0].0["kiln_id"].as_str().unwrap().to_owned();
+    let token = api.get(&format!("/api/v1/tables/{table}/callback")).await["token"].as_str().unwrap().to_owned();
+    let call = |token: String, body: Value| {
+        let request = api.client.post(api.app.url(&format!("/api/v1/callbacks/{table}")));
+        async move { request.header("X-Kiln-Callback-Token", token).json(&body).send().await.unwrap().status() }
+    };
+    assert_eq!(call("wrong".into(), json!({ "kiln_id": kiln_id })).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(token.clone(), json!({ "kiln_id": "999999" })).await, StatusCode::NOT_FOUND);
+    assert_eq!(call(token.clone(), json!({ "kiln_id": kiln_id, "credits_used": 2.5 })).await, StatusCode::OK);
+    assert_eq!(call(token.clone(), json!({ "kiln_id": kiln_id, "credits_used": 2.5 })).await, StatusCode::OK);
+    let budget = api.get("/api/v1/workspaces/1/budget").await;
+    assert_eq!(budget["spent"].as_f64(), Some(2.5), "counted once: {budget}");
+    assert_eq!(n(&delivery(&api, import).await, "called_back"), 1);
+
+    let rotated = api.post_ok(&format!("/api/v1/tables/{table}/callback/rotate"), json!({})).await;
+    assert_ne!(rotated["token"], token.as_str());
+    assert_eq!(call(token, json!({ "kiln_id": kiln_id })).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn pause_resume_cancel_and_priority() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let low = api.import(&format!("table_id={table}&priority=low"), "text/csv", leads(3, "low")).await.1["id"]
+        .as_i64()
+        .unwrap();
+    let paused = api.csv(table, leads(3, "paused")).await["id"].as_i64().unwrap();
+    let high = api.import(&format!("table_id={table}&priority=high"), "text/csv", leads(3, "high")).await.1["id"]
+        .as_i64()
+        .unwrap();
+    let cancelled = api.csv(table, leads(3, "cancelled")).await["id"].as_i64().unwrap();
+
+    let view = api.post_ok(&format!("/api/v1/imports/{paused}/pause"), json!({})).await;
+    assert_eq!(view["state"], "paused");
+    assert_eq!(api.post_ok(&format!("/api/v1/imports/{cancelled}/cancel"), json!({})).await["state"], "cancelled");
+
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 1, 8);
+    drain(&mut worker, &clock, 8).await;
+    let order: Vec<String> =
+        received(&clay).await.iter().map(|(b, _)| b["email"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(order.len(), 6, "{order:?}");
+    assert!(order[..3].iter().all(|e| e.starts_with("high")), "high first: {order:?}");
+    assert!(order[3..].iter().all(|e| e.starts_with("low")), "{order:?}");
+    assert_eq!(n(&delivery(&api, paused).await, "paused"), 3);
+    assert_eq!(n(&delivery(&api, cancelled).await, "cancelled"), 3);
+    let conflict = api
+        .client
+        .post(api.app.url(&format!("/api/v1/imports/{cancelled}/resume")))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
+    assert_status(&conflict, StatusCode::CONFLICT);
+
+    assert_eq!(api.post_ok(&format!("/api/v1/imports/{paused}/resume"), json!({})).await["state"], "queued");
+    let again = api.post_ok(&format!("/api/v1/imports/{paused}/priority?priority=high"), json!({})).await;
+    assert_eq!(again["priority"], "high");
+    drain(&mut worker, &clock, 4).await;
+    assert_eq!(n(&delivery(&api, paused).await, "delivered"), 3);
+    assert_eq!(n(&delivery(&api, low).await, "delivered"), 3);
+    assert_eq!(n(&delivery(&api, high).await, "delivered"), 3);
+}
+
+#[tokio::test]
+async fn the_bucket_paces_each_workspace() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let workspace = api.post("/api/v1/workspaces", json!({ "name": "Slow", "rate_per_sec": 10, "burst": 20 })).await;
+    let table = api
+        .post("/api/v1/tables", json!({ "workspace_id": workspace["id"], "name": "T", "credits_per_lead": 0 }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    api.csv(table, leads(200, "p")).await;
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 64, 8);
+    let mut sent = 0;
+    for tick in 1..=100 {
+        clock.advance(100);
+        sent += worker.step().await.unwrap().delivered;
+        // Half of Clay's burst up front, then 10 per second.
+        assert!(sent as f64 <= 10.0 + tick as f64, "{sent} after {tick} ticks");
+    }
+    assert!(sent >= 105, "the full rate is used: {sent} in 10 s");
+}
+
+/// The whole flow through the built-in sandbox, with injected failures: every lead arrives, no
+/// webhook passes its cap, Clay calls back and the actual credits replace the estimates.
+#[tokio::test]
+async fn a_run_through_the_sandbox_with_injected_failures_delivers_every_lead() {
+    let app = TestApp::spawn_with(|args| args.no_sandbox = false).await;
+    let api = Api::on(app).await;
+    let (workspace_id, table) = workspace(&api, Some(100_000), 6.0).await;
+    let base = api.app.url("/sandbox/clay/v3/sources/webhook");
+    let config = format!("workspace=fast&rate=100&burst=200&fail=0.1&callback_table={table}&callback_delay_ms=10");
+    webhook(&api, table, &format!("{base}/one?{config}&cap=150"), json!({ "lifetime_cap": 150, "safety_margin": 20 }))
+        .await;
+    webhook(&api, table, &format!("{base}/two?{config}&auth=tok"), json!({ "auth_token": "tok" })).await;
+    let import = api.csv(table, leads(400, "s")).await["id"].as_i64().unwrap();
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let db = api.app.db.clone();
+    let settings = Settings::new(16, Duration::from_secs(5), 8);
+    let run = tokio::spawn(async move {
+        let transport = HttpTransport::new(Duration::from_secs(5)).unwrap();
+        Worker::new(db, transport, kiln::delivery::SystemClock, settings)
+            .run(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let d = delivery(&api, import).await;
+        if n(&d, "delivered") == 400 && n(&d, "called_back") == 400 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not done in time: {d}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = stop.send(());
+    run.await.unwrap().unwrap();
+
+    let stats: Value = api.client.get(api.app.url("/sandbox/clay/stats")).send().await.unwrap().json().await.unwrap();
+    // Kiln counts every submission against the cap, the failed ones too (Clay may count them).
+    let submissions =
+        |hook: &str| stats[hook]["accepted"].as_u64().unwrap() + stats[hook]["injected_failures"].as_u64().unwrap();
+    assert_eq!(submissions("one"), 130, "the first webhook stops at its usable cap: {stats}");
+    assert_eq!(stats["one"]["past_cap"], 0);
+    assert_eq!(
+        stats["one"]["accepted"].as_u64().unwrap() + stats["two"]["accepted"].as_u64().unwrap()
+            - stats["two"]["repeats"].as_u64().unwrap()
+            - stats["one"]["repeats"].as_u64().unwrap(),
+        400,
+        "{stats}"
+    );
+    assert_eq!(stats["two"]["unauthorized"], 0);
+    assert!(
+        stats["one"]["injected_failures"].as_u64().unwrap() + stats["two"]["injected_failures"].as_u64().unwrap() > 0
+    );
+    let budget = api.get(&format!("/api/v1/workspaces/{workspace_id}/budget")).await;
+    let spent = budget["spent"].as_f64().unwrap();
+    assert!(spent > 400.0 * 3.0 && spent < 400.0 * 6.0, "actual credits replace the 6-credit estimate: {budget}");
+    assert!(budget["reserved"].as_f64().unwrap().abs() < 1e-6, "{budget}");
+}
