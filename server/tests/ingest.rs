@@ -366,6 +366,15 @@ async fn the_openapi_document_matches_the_routes() {
         ("GET", "/imports/{id}"),
         ("GET", "/imports/{id}/rejects.csv"),
         ("POST", "/imports/{id}/queue"),
+        ("POST", "/imports/{id}/pause"),
+        ("POST", "/imports/{id}/resume"),
+        ("POST", "/imports/{id}/cancel"),
+        ("POST", "/imports/{id}/requeue-dead"),
+        ("POST", "/imports/{id}/priority"),
+        ("GET", "/workspaces/{id}/budget"),
+        ("GET", "/tables/{id}/callback"),
+        ("POST", "/tables/{id}/callback/rotate"),
+        ("POST", "/callbacks/{table_id}"),
     ];
     let mut served: Vec<(String, String)> = served.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     let mut documented_sorted = documented.clone();
@@ -373,7 +382,7 @@ async fn the_openapi_document_matches_the_routes() {
     documented_sorted.sort();
     assert_eq!(documented_sorted, served);
     for (method, path) in &documented {
-        let url = api.app.url(&format!("/api/v1{}", path.replace("{id}", "999999")));
+        let url = api.app.url(&format!("/api/v1{}", path.replace("{id}", "999999").replace("{table_id}", "999999")));
         let response = api
             .client
             .request(method.parse().unwrap(), url)

@@ -79,7 +79,7 @@ impl Settings {
         Settings {
             senders: senders.max(1),
             batch: 500,
-            lease: send_timeout + Duration::from_secs(30),
+            lease: send_timeout + Duration::from_secs(10),
             policy: RetryPolicy { max_attempts: max_attempts.max(1), ..RetryPolicy::default() },
         }
     }
