@@ -41,6 +41,8 @@ bench: build node-tools chromium
 	cd end2end && node bench/planner.mjs
 	@echo "== Ingest: 1,000,000 rows through the HTTP API into SQLite, beside sqlite3's .import"
 	cargo bench -p server --bench ingest
+	@echo "== Delivery: 100,000 leads to a local endpoint, and 5 minutes of pacing at 10/s against the sandbox"
+	cargo bench -p server --bench delivery
 
 tools: rust-tools node-tools
 

@@ -77,6 +77,8 @@ pub trait Imports: Send + Sync {
     async fn recent(&self, limit: i64) -> Result<Vec<ImportSummary>, AppError>;
     async fn get(&self, id: i64) -> Result<ImportSummary, AppError>;
     async fn decide(&self, actor: &CurrentUser, id: i64, mode: String) -> Result<ImportSummary, AppError>;
+    /// `pause`, `resume`, `cancel` or `requeue_dead`.
+    async fn control(&self, actor: &CurrentUser, id: i64, action: String) -> Result<ImportSummary, AppError>;
 }
 
 /// The signed-in user of the request being served, put there by the server's session middleware.

@@ -146,4 +146,20 @@ impl app::services::Imports for ImportsService {
     ) -> Result<ImportSummary, app::error::AppError> {
         Ok(decide(&self.db, &actor.email, id, &mode).await?)
     }
+
+    async fn control(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: i64,
+        action: String,
+    ) -> Result<ImportSummary, app::error::AppError> {
+        if action == "requeue_dead" {
+            requeue_dead(&self.db, &actor.email, id, None).await?;
+            return Ok(store::imports::find(&self.db, id)
+                .await
+                .map_err(Error::from)?
+                .ok_or(Error::NotFound("import"))?);
+        }
+        Ok(control(&self.db, &actor.email, id, action.parse()?).await?)
+    }
 }

@@ -5,7 +5,11 @@
 mod support;
 
 use kiln::{
-    delivery::{ManualClock, Settings, Worker, policy::Answer, transport::{Submission, Transport}},
+    delivery::{
+        ManualClock, Settings, Worker,
+        policy::Answer,
+        transport::{Submission, Transport},
+    },
     store::{self, Db},
 };
 use proptest::prelude::*;

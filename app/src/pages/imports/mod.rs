@@ -28,6 +28,16 @@ pub async fn decide_import(id: i64, mode: String) -> Result<ImportSummary, AppEr
     respond(services.imports.decide(&actor, id, mode).await)
 }
 
+#[server(input = Json)]
+pub async fn control_import(id: i64, action: String) -> Result<ImportSummary, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, actor) = authorize(Role::Operator)?;
+    respond(services.imports.control(&actor, id, action).await)
+}
+
 /// Bumped when an import arrives or changes, so the list reloads.
 #[derive(Clone, Copy)]
 pub(crate) struct ImportsChanged(pub RwSignal<u32>);

@@ -1,9 +1,9 @@
 //! The recent imports, and the decision an import over budget waits for.
 
-use super::{DecideImport, ImportsChanged, recent_imports};
+use super::{ControlImport, DecideImport, ImportsChanged, recent_imports};
 use crate::{
     components::notice::ErrorNotice,
-    domain::{ImportState, ImportSummary, Role, format_utc_minutes},
+    domain::{DeliveryCounts, ImportState, ImportSummary, Role, format_utc_minutes},
     format::int,
     pages::workspaces::can,
 };
@@ -13,6 +13,12 @@ use leptos::prelude::*;
 pub(super) fn RecentImports() -> impl IntoView {
     let changed = use_context::<ImportsChanged>();
     let imports = Resource::new(move || changed.map(|c| c.0.get()), |_| recent_imports());
+    // Delivery moves on by itself: refresh the counts every few seconds while the page is open.
+    Effect::new(move |_| {
+        if let Some(changed) = changed {
+            let _ = set_interval_with_handle(move || changed.0.update(|n| *n += 1), std::time::Duration::from_secs(3));
+        }
+    });
     view! {
         <div class="card">
             <h2>"Recent imports"</h2>
@@ -26,7 +32,7 @@ pub(super) fn RecentImports() -> impl IntoView {
                                 <table class="table" data-testid="imports">
                                     <thead><tr>
                                         <th>"#"</th><th>"File"</th><th>"State"</th><th>"Rows"</th><th>"Accepted"</th>
-                                        <th>"Rejected"</th><th>"Duplicates"</th><th>"Priority"</th><th>"When"</th>
+                                        <th>"Rejected"</th><th>"Duplicates"</th><th>"Delivery"</th><th>"Priority"</th><th>"When"</th>
                                     </tr></thead>
                                     <tbody>{list.into_iter().map(|import| view! { <ImportRow import /> }).collect_view()}</tbody>
                                 </table>
@@ -63,6 +69,7 @@ fn ImportRow(import: ImportSummary) -> impl IntoView {
                 }}
             </td>
             <td>{int(counts.duplicates)}</td>
+            <td><Delivery id state delivery=import.delivery accepted=counts.accepted /></td>
             <td>{import.priority.as_str()}</td>
             <td>{format_utc_minutes(import.created_at)}</td>
         </tr>
@@ -95,4 +102,53 @@ pub(super) fn Decision(id: i64, estimated: f64) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// Where the import's leads stand on their way to Clay, with the batch controls.
+#[component]
+fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64) -> impl IntoView {
+    let control = ServerAction::<ControlImport>::new();
+    let changed = use_context::<ImportsChanged>();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(changed)) = (control.value().get(), changed) {
+            changed.0.update(|n| *n += 1);
+        }
+    });
+    let percent = if accepted == 0 { 0.0 } else { delivery.delivered as f64 * 100.0 / accepted as f64 };
+    let parts: Vec<String> = [
+        ("in flight", delivery.in_flight),
+        ("queued", delivery.queued),
+        ("retrying", delivery.retrying),
+        ("waiting", delivery.waiting),
+        ("paused", delivery.paused),
+        ("dead", delivery.dead),
+        ("called back", delivery.called_back),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(label, n)| format!("{} {label}", int(n)))
+    .collect();
+    let button = move |label: &'static str, action: &'static str| {
+        view! {
+            <button type="button" class="small" data-action=action
+                on:click=move |_| { control.dispatch(ControlImport { id, action: action.into() }); }>{label}</button>
+        }
+    };
+    let operator = can(Role::Operator);
+    view! {
+        <div class="delivery" data-testid="delivery">
+            <progress max="100" value=format!("{percent:.1}")></progress>
+            <div class="small" data-testid="delivered">{format!("{} of {} delivered", int(delivery.delivered), int(accepted))}</div>
+            <div class="muted small">{parts.join(" · ")}</div>
+            {operator.then(|| view! {
+                <div class="controls">
+                    {(state == ImportState::Queued).then(|| button("Pause", "pause"))}
+                    {(state == ImportState::Paused).then(|| button("Resume", "resume"))}
+                    {matches!(state, ImportState::Queued | ImportState::Paused).then(|| button("Cancel", "cancel"))}
+                    {(delivery.dead > 0).then(|| button("Requeue dead", "requeue_dead"))}
+                </div>
+            })}
+            {move || control.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
+        </div>
+    }
 }
