@@ -5,7 +5,7 @@
 mod support;
 
 use kiln::{
-    delivery::{ManualClock, Settings, StepReport, Worker, transport::HttpTransport},
+    delivery::{Clock, ManualClock, Settings, StepReport, Worker, transport::HttpTransport},
     store::{self, Db},
 };
 use reqwest::StatusCode;
@@ -144,8 +144,8 @@ async fn a_429_cools_the_whole_workspace_down_for_retry_after_in_seconds_or_as_a
         let mut worker = worker(&api.app.db, &clock, 1, 8);
         let first = worker.step().await.unwrap();
         assert_eq!((first.claimed, first.retried), (1, 1), "Retry-After {retry_after}");
-        let cooldown: (i64,) = sqlx_one(&api.app.db, workspace_id).await;
-        assert!(cooldown.0 >= clock.now_ms() + 4_000, "the cool-down is stored (Retry-After {retry_after})");
+        let cooldown = cooldown_until(&api.app.db, workspace_id).await;
+        assert!(cooldown >= clock.now() + 4_000, "the cool-down is stored (Retry-After {retry_after})");
 
         clock.advance(3_000);
         assert_eq!(worker.step().await.unwrap().claimed, 0, "nothing is sent while the workspace cools down");
@@ -162,25 +162,14 @@ fn httpdate_in(seconds: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc2822().replace("+0000", "GMT")
 }
 
-async fn sqlx_one(db: &Db, workspace_id: i64) -> (i64,) {
-    match db {
-        Db::Sqlite(pool) => sqlx::query_as("SELECT cooldown_until FROM workspaces WHERE id = $1")
-            .bind(workspace_id)
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        Db::Postgres(_) => unreachable!(),
-    }
-}
-
-trait Now {
-    fn now_ms(&self) -> i64;
-}
-
-impl Now for ManualClock {
-    fn now_ms(&self) -> i64 {
-        kiln::delivery::Clock::now(self)
-    }
+async fn cooldown_until(db: &Db, workspace_id: i64) -> i64 {
+    let Db::Sqlite(pool) = db else { unreachable!("the tests run on SQLite") };
+    let (until,): (i64,) = sqlx::query_as("SELECT cooldown_until FROM workspaces WHERE id = $1")
+        .bind(workspace_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    until
 }
 
 #[tokio::test]

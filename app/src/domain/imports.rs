@@ -118,15 +118,3 @@ pub struct DeliveryCounts {
     /// Delivered and called back by Clay.
     pub called_back: u64,
 }
-
-impl DeliveryCounts {
-    /// Leads that still have somewhere to go.
-    pub fn pending(&self) -> u64 {
-        self.queued + self.in_flight + self.retrying + self.waiting
-    }
-
-    /// Leads whose delivery is over: delivered or dead.
-    pub fn finished(&self) -> u64 {
-        self.delivered + self.dead
-    }
-}

@@ -11,7 +11,7 @@ pub mod transport;
 
 use crate::store::{
     Db, alerts,
-    delivery::{self, Claim, Claimed, Gate, Outcome},
+    delivery::{self, Claim, Claimed, Gate},
 };
 use futures_util::{StreamExt, stream};
 use pacing::TokenBucket;
@@ -270,20 +270,11 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 delivery::cool_down(&self.db, lead.workspace_id, cool.until).await?;
                 self.buckets.remove(&lead.workspace_id);
             }
-            let outcome = match verdict {
-                Verdict::Delivered { status } => {
-                    report.delivered += 1;
-                    Outcome::Delivered { status }
-                }
-                Verdict::Retry { at, counts, status, reason } => {
-                    report.retried += 1;
-                    Outcome::Retry { at, counts, status, reason }
-                }
-                Verdict::Dead { status, reason } => {
-                    report.dead += 1;
-                    Outcome::Dead { status, reason }
-                }
-                Verdict::WebhookRefused { status, reason } => {
+            match &verdict {
+                Verdict::Delivered { .. } => report.delivered += 1,
+                Verdict::Retry { .. } => report.retried += 1,
+                Verdict::Dead { .. } => report.dead += 1,
+                Verdict::WebhookRefused { status, .. } => {
                     report.requeued += 1;
                     if delivery::mark_webhook_failing(&self.db, lead.webhook_id).await? {
                         let message = format!(
@@ -302,10 +293,9 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                         )
                         .await?;
                     }
-                    Outcome::Requeue { status, reason }
                 }
-            };
-            results.push((lead, outcome));
+            }
+            results.push((lead, verdict));
         }
         delivery::record(&self.db, &results, now).await?;
         Ok(report)

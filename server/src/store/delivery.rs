@@ -4,9 +4,9 @@
 //! webhook never passes its usable cap and a workspace never its budget, whatever runs at once.
 
 use super::{Db, alerts, on_db};
-use crate::{budget, secret::Secret};
+use crate::{budget, delivery::policy::Verdict, secret::Secret};
 use app::domain::DeliveryCounts;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// What the claim needs to know about a workspace.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -327,58 +327,34 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
     })
 }
 
-/// What became of one claimed lead.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Delivered {
-        status: u16,
-    },
-    Retry {
-        at: i64,
-        counts: bool,
-        status: Option<u16>,
-        reason: String,
-    },
-    Dead {
-        status: Option<u16>,
-        reason: String,
-    },
-    /// The webhook refused: the lead goes back to the queue for the next webhook.
-    Requeue {
-        status: u16,
-        reason: String,
-    },
-}
-
 /// Records answers in one transaction. A lead Clay already called back for was delivered,
 /// whatever the network said.
-pub async fn record(db: &Db, results: &[(Claimed, Outcome)], now: i64) -> Result<(), sqlx::Error> {
+pub async fn record(db: &Db, results: &[(Claimed, Verdict)], now: i64) -> Result<(), sqlx::Error> {
     if results.is_empty() {
         return Ok(());
     }
-    let delivered: Vec<i64> = results
-        .iter()
-        .filter(|(_, outcome)| matches!(outcome, Outcome::Delivered { .. }))
-        .map(|(lead, _)| lead.lead_id)
-        .collect();
-    let settled: Vec<i64> = results
-        .iter()
-        .filter(|(_, outcome)| !matches!(outcome, Outcome::Delivered { .. }))
-        .map(|(lead, _)| lead.lead_id)
-        .collect();
+    let mut delivered: BTreeMap<u16, Vec<i64>> = BTreeMap::new();
+    let mut settled = Vec::new();
+    for (lead, verdict) in results {
+        match verdict {
+            Verdict::Delivered { status } => delivered.entry(*status).or_default().push(lead.lead_id),
+            _ => settled.push(lead.lead_id),
+        }
+    }
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        for chunk in delivered.chunks(1000) {
-            let status = results.iter().find_map(|(_, o)| match o { Outcome::Delivered { status } => Some(*status), _ => None });
-            sqlx::query(&format!(
-                "UPDATE leads SET state = 'delivered', delivered_at = $1, last_status = $2, last_error = NULL, lease_until = NULL
-                 WHERE state = 'in_flight' AND {}",
-                ids_in("id", chunk)
-            ))
-            .bind(now)
-            .bind(status.map(i64::from))
-            .execute(&mut *tx)
-            .await?;
+        for (status, ids) in &delivered {
+            for chunk in ids.chunks(1000) {
+                sqlx::query(&format!(
+                    "UPDATE leads SET state = 'delivered', delivered_at = $1, last_status = $2, last_error = NULL, lease_until = NULL
+                     WHERE state = 'in_flight' AND {}",
+                    ids_in("id", chunk)
+                ))
+                .bind(now)
+                .bind(i64::from(*status))
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         if !settled.is_empty() {
             // Called back already: Clay has it.
@@ -393,13 +369,14 @@ pub async fn record(db: &Db, results: &[(Claimed, Outcome)], now: i64) -> Result
             let condition = format!("l.state = 'in_flight' AND {}", ids_in("l.id", &settled));
             sqlx::query(&release_sql(&condition)).execute(&mut *tx).await?;
         }
-        for (lead, outcome) in results {
-            let (state, next, counts, status, reason) = match outcome {
-                Outcome::Delivered { .. } => continue,
-                Outcome::Retry { at, counts, status, reason } => ("retrying", *at, *counts, *status, reason),
-                Outcome::Dead { status, reason } => ("dead", 0, true, *status, reason),
-                // Through `retrying`, so a lead of an import paused meanwhile stays put.
-                Outcome::Requeue { status, reason } => ("retrying", now, false, Some(*status), reason),
+        for (lead, verdict) in results {
+            let (state, next, counts, status, reason) = match verdict {
+                Verdict::Delivered { .. } => continue,
+                Verdict::Retry { at, counts, status, reason } => ("retrying", *at, *counts, *status, reason),
+                Verdict::Dead { status, reason } => ("dead", 0, true, *status, reason),
+                // Back to the queue (through `retrying`, so a lead of an import paused meanwhile
+                // stays put) for the table's next webhook.
+                Verdict::WebhookRefused { status, reason } => ("retrying", now, false, Some(*status), reason),
             };
             sqlx::query(
                 "UPDATE leads SET state = $2, next_attempt_at = $3, attempts = attempts + $4, last_status = $5,
@@ -676,13 +653,4 @@ pub async fn apply_callback(
         tx.commit().await?;
         Ok::<_, sqlx::Error>(CallbackResult::Applied)
     })
-}
-
-/// Per webhook: how many leads it has taken, for tests and pages.
-pub async fn webhook_usage(db: &Db, table_id: i64) -> Result<HashMap<i64, i64>, sqlx::Error> {
-    let rows: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as("SELECT id, used FROM webhooks WHERE table_id = $1")
-        .bind(table_id)
-        .fetch_all(pool)
-        .await)?;
-    Ok(rows.into_iter().collect())
 }

@@ -144,7 +144,7 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
                 <div class="controls">
                     {(state == ImportState::Queued).then(|| button("Pause", "pause"))}
                     {(state == ImportState::Paused).then(|| button("Resume", "resume"))}
-                    {matches!(state, ImportState::Queued | ImportState::Paused).then(|| button("Cancel", "cancel"))}
+                    {matches!(state, ImportState::Queued | ImportState::Paused).then(|| button("Stop delivery", "cancel"))}
                     {(delivery.dead > 0).then(|| button("Requeue dead", "requeue_dead"))}
                 </div>
             })}

@@ -180,13 +180,14 @@ async fn callback(
     .ok_or_else(|| Error::invalid("kiln_id", "the callback needs the kiln_id Kiln sent with the row"))?;
     let credits_used = match object.get("credits_used") {
         None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_f64().filter(|c| c.is_finite() && *c >= 0.0),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|c| c.is_finite() && *c >= 0.0),
-        Some(_) => None,
+        Some(value) => Some(
+            value
+                .as_f64()
+                .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+                .filter(|c: &f64| c.is_finite() && *c >= 0.0)
+                .ok_or_else(|| Error::invalid("credits_used", "credits_used must be a number of credits, 0 or more"))?,
+        ),
     };
-    if object.contains_key("credits_used") && object["credits_used"] != Value::Null && credits_used.is_none() {
-        return Err(Error::invalid("credits_used", "credits_used must be a number of credits, 0 or more"));
-    }
     let mut enrichment = object;
     enrichment.remove("kiln_id");
     enrichment.remove("credits_used");
