@@ -4,7 +4,8 @@
 
 use crate::{
     domain::{
-        ClayTable, CurrentUser, ImportSummary, NewToken, Role, TableInput, TokenSummary, UserSummary, Webhook,
+        CallbackSettings, ClayTable, CurrentUser, ImportSummary, NewToken, Role, TableDelivery, TableDeliveryInput,
+        TableInput, TokenSummary, UserSummary, Webhook,
         WebhookChange, WebhookInput, Workspace, WorkspaceInput, WorkspaceOverview,
     },
     error::AppError,
@@ -69,6 +70,16 @@ pub trait Workspaces: Send + Sync {
         rules: Vec<Rule>,
         fallback: Fallback,
     ) -> Result<(), AppError>;
+    /// What to paste into the table's HTTP API column in Clay (operators only: it holds a token).
+    async fn callback_settings(&self, table_id: i64) -> Result<CallbackSettings, AppError>;
+    async fn rotate_callback(&self, actor: &CurrentUser, table_id: i64) -> Result<CallbackSettings, AppError>;
+    async fn table_delivery(&self, table_id: i64) -> Result<TableDelivery, AppError>;
+    async fn set_table_delivery(
+        &self,
+        actor: &CurrentUser,
+        table_id: i64,
+        input: TableDeliveryInput,
+    ) -> Result<TableDelivery, AppError>;
 }
 
 /// Imports and what became of their rows.

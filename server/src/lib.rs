@@ -9,6 +9,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod error;
+pub mod exports;
 pub mod http;
 pub mod imports;
 pub mod ingest;
@@ -48,7 +49,7 @@ pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Re
         .build();
     let public_origin = args.public_url.as_ref().map(|url| url.origin().to_owned());
     let secure_cookies = args.public_url.as_ref().is_some_and(|url| url.is_https());
-    let state = AppState::new(leptos_options, db.clone(), public_origin);
+    let state = AppState::new(leptos_options, db.clone(), public_origin, local_origin(addr));
     planning::seed(&db).await.context("cannot seed the plan catalog")?;
     if !args.no_sandbox {
         demo::ensure(&db, addr).await.context("cannot create the demo workspace")?;
@@ -56,7 +57,10 @@ pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Re
     let services = Services {
         accounts: Arc::new(AccountsService { db: db.clone() }),
         planner: Arc::new(PlannerService { db: db.clone() }),
-        workspaces: Arc::new(workspaces::WorkspacesService { db: db.clone() }),
+        workspaces: Arc::new(workspaces::WorkspacesService {
+            db: db.clone(),
+            callback_origin: state.callback_origin.clone(),
+        }),
         imports: Arc::new(imports::ImportsService { db: db.clone() }),
     };
     let router = http::router(state, sessions, services, secure_cookies);

@@ -17,8 +17,8 @@
 
 use crate::{
     delivery::pacing::TokenBucket,
-    http::api::CALLBACK_TOKEN_HEADER,
     store::{self, Db},
+    workspaces::CALLBACK_TOKEN_HEADER,
 };
 use axum::{
     Json, Router,

@@ -18,16 +18,19 @@ pub struct AppState {
     pub throttle: Throttle,
     /// The configured public origin (`https://kiln.example.com`), accepted in `Origin` headers.
     pub public_origin: Option<String>,
+    /// Where Clay's HTTP API column reaches Kiln: the public origin, else the local address.
+    pub callback_origin: String,
     /// Latches to true once a user exists; users are never deleted, so it never goes back.
     setup_done: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, db: Db, public_origin: Option<String>) -> Self {
+    pub fn new(leptos_options: LeptosOptions, db: Db, public_origin: Option<String>, local_origin: String) -> Self {
         AppState {
             leptos_options,
             db,
             throttle: Throttle::default(),
+            callback_origin: public_origin.clone().unwrap_or(local_origin),
             public_origin,
             setup_done: Arc::new(AtomicBool::new(false)),
         }

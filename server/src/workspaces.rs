@@ -7,7 +7,10 @@ use crate::{
     store::{self, Db, audit, webhooks::WebhookRecord},
 };
 use app::{
-    domain::{ClayTable, TableInput, Webhook, WebhookInput, Workspace, WorkspaceInput},
+    domain::{
+        CallbackSettings, ClayTable, TableDelivery, TableDeliveryInput, TableInput, Webhook, WebhookInput, Workspace,
+        WorkspaceInput,
+    },
     ingest::{self, Fallback, Rule},
     planner::Scenario,
 };
@@ -284,17 +287,113 @@ pub async fn set_routing(db: &Db, actor: &str, workspace_id: i64, rules: &[Rule]
     Ok(())
 }
 
+/// The header Clay's HTTP API column sends with each callback.
+pub const CALLBACK_TOKEN_HEADER: &str = "X-Kiln-Callback-Token";
+
+fn callback_settings_for(origin: &str, table_id: i64, token: String) -> CallbackSettings {
+    let path = format!("/api/v1/callbacks/{table_id}");
+    CallbackSettings {
+        table_id,
+        method: "POST".into(),
+        url: format!("{}{path}", origin.trim_end_matches('/')),
+        path,
+        header: CALLBACK_TOKEN_HEADER.into(),
+        token,
+        body: "{\n  \"kiln_id\": \"/kiln_id\",\n  \"credits_used\": \"/Credits used\",\n  \"title\": \"/Job title\",\n  \"company_size\": \"/Company size\"\n}".into(),
+    }
+}
+
+/// What to paste into the table's HTTP API column (the token is made on first use).
+pub async fn callback_settings(db: &Db, origin: &str, table_id: i64) -> Result<CallbackSettings> {
+    let token = store::tables::callback_token(db, table_id).await?.ok_or(Error::NotFound("table"))?;
+    Ok(callback_settings_for(origin, table_id, token))
+}
+
+/// A new callback token; the old one stops working at once.
+pub async fn rotate_callback(db: &Db, actor: &str, origin: &str, table_id: i64) -> Result<CallbackSettings> {
+    let token = store::tables::rotate_callback_token(db, table_id).await?.ok_or(Error::NotFound("table"))?;
+    audit::record(db, actor, "table.rotate_callback_token", &format!("table {table_id}"), None, store::now_millis())
+        .await?;
+    Ok(callback_settings_for(origin, table_id, token))
+}
+
+/// The longest "no callback" deadline: a week.
+const MAX_CALLBACK_TIMEOUT_MINUTES: u32 = 7 * 24 * 60;
+
+pub async fn table_delivery(db: &Db, table_id: i64) -> Result<TableDelivery> {
+    let settings = store::tables::after_clay(db, table_id).await?.ok_or(Error::NotFound("table"))?;
+    Ok(TableDelivery {
+        table_id,
+        callback_timeout_minutes: u32::try_from(settings.callback_timeout_mins).unwrap_or(60),
+        forward_url_masked: settings.forward_url.map(|url| mask_url(&Secret::new(url))),
+        has_forward_auth: settings.forward_auth.is_some(),
+        purge_after_forward: settings.purge_after_forward,
+    })
+}
+
+/// Changes the "no callback" deadline and the stream-through destination of a table.
+pub async fn set_table_delivery(
+    db: &Db,
+    actor: &str,
+    table_id: i64,
+    input: &TableDeliveryInput,
+) -> Result<TableDelivery> {
+    let mut settings = store::tables::after_clay(db, table_id).await?.ok_or(Error::NotFound("table"))?;
+    if let Some(minutes) = input.callback_timeout_minutes {
+        if !(1..=MAX_CALLBACK_TIMEOUT_MINUTES).contains(&minutes) {
+            return Err(Error::invalid(
+                "callback_timeout_minutes",
+                format!("callback_timeout_minutes must be 1 to {MAX_CALLBACK_TIMEOUT_MINUTES} (a week)"),
+            ));
+        }
+        settings.callback_timeout_mins = i64::from(minutes);
+    }
+    if let Some(url) = &input.forward_url {
+        settings.forward_url = if url.trim().is_empty() {
+            None
+        } else {
+            let WebhookUrl(url) = WebhookUrl::parse(url).map_err(|_| {
+                Error::invalid("forward_url", "the destination URL must be https:// (plain http only on this machine)")
+            })?;
+            Some(url.expose().to_owned())
+        };
+    }
+    if let Some(auth) = &input.forward_auth {
+        let auth = auth.trim();
+        if auth.chars().any(char::is_control) || auth.len() > 4096 {
+            return Err(Error::invalid("forward_auth", "the Authorization value must be one line of at most 4 KB"));
+        }
+        settings.forward_auth = (!auth.is_empty()).then(|| auth.to_owned());
+    }
+    if let Some(purge) = input.purge_after_forward {
+        settings.purge_after_forward = purge;
+    }
+    if settings.purge_after_forward && settings.forward_url.is_none() {
+        return Err(Error::invalid("purge_after_forward", "purging needs a destination to forward to first"));
+    }
+    store::tables::set_after_clay(db, table_id, &settings).await?;
+    let detail = format!(
+        "no callback after {} min; forwarding {}; purge {}",
+        settings.callback_timeout_mins,
+        if settings.forward_url.is_some() { "on" } else { "off" },
+        if settings.purge_after_forward { "on" } else { "off" }
+    );
+    audit::record(db, actor, "table.after_clay", &format!("table {table_id}"), Some(&detail), store::now_millis())
+        .await?;
+    table_delivery(db, table_id).await
+}
+
 /// A workspace with its tables, webhooks, routing and where its budget stands.
 pub async fn overview(db: &Db, workspace: Workspace) -> Result<app::domain::WorkspaceOverview> {
     let tables = store::tables::list(db, Some(workspace.id)).await?;
     let hooks = store::webhooks::list(db, None).await?;
-    let tables = tables
-        .into_iter()
-        .map(|table| {
-            let webhooks = hooks.iter().filter(|h| h.table_id == table.id).map(webhook_view).collect();
-            app::domain::TableOverview { table, webhooks }
-        })
-        .collect();
+    let mut overviews = Vec::with_capacity(tables.len());
+    for table in tables {
+        let webhooks = hooks.iter().filter(|h| h.table_id == table.id).map(webhook_view).collect();
+        let delivery = table_delivery(db, table.id).await?;
+        overviews.push(app::domain::TableOverview { table, webhooks, delivery });
+    }
+    let tables = overviews;
     let rules = store::routing::rules(db, workspace.id).await?;
     let month_start = crate::budget::month_start(store::now_millis(), workspace.budget_day);
     let committed = store::imports::committed_credits(db, workspace.id, month_start).await?;
@@ -306,6 +405,8 @@ pub async fn overview(db: &Db, workspace: Workspace) -> Result<app::domain::Work
 /// The pages' view of workspaces ([`app::services::Workspaces`]).
 pub struct WorkspacesService {
     pub db: Db,
+    /// Where Clay's HTTP API column reaches this Kiln.
+    pub callback_origin: String,
 }
 
 #[async_trait::async_trait]
@@ -375,6 +476,31 @@ impl app::services::Workspaces for WorkspacesService {
         fallback: Fallback,
     ) -> Result<(), app::error::AppError> {
         Ok(set_routing(&self.db, &actor.email, workspace_id, &rules, fallback).await?)
+    }
+
+    async fn callback_settings(&self, table_id: i64) -> Result<CallbackSettings, app::error::AppError> {
+        Ok(callback_settings(&self.db, &self.callback_origin, table_id).await?)
+    }
+
+    async fn rotate_callback(
+        &self,
+        actor: &app::domain::CurrentUser,
+        table_id: i64,
+    ) -> Result<CallbackSettings, app::error::AppError> {
+        Ok(rotate_callback(&self.db, &actor.email, &self.callback_origin, table_id).await?)
+    }
+
+    async fn table_delivery(&self, table_id: i64) -> Result<TableDelivery, app::error::AppError> {
+        Ok(table_delivery(&self.db, table_id).await?)
+    }
+
+    async fn set_table_delivery(
+        &self,
+        actor: &app::domain::CurrentUser,
+        table_id: i64,
+        input: TableDeliveryInput,
+    ) -> Result<TableDelivery, app::error::AppError> {
+        Ok(set_table_delivery(&self.db, &actor.email, table_id, &input).await?)
     }
 }
 

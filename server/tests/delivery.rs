@@ -527,3 +527,153 @@ async fn a_run_through_the_sandbox_with_injected_failures_delivers_every_lead() 
     assert!(spent > 400.0 * 3.0 && spent < 400.0 * 6.0, "actual credits replace the 6-credit estimate: {budget}");
     assert!(budget["reserved"].as_f64().unwrap().abs() < 1e-6, "{budget}");
 }
+
+async fn call_back(api: &Api, table: i64, body: Value) -> StatusCode {
+    let token = api.get(&format!("/api/v1/tables/{table}/callback")).await["token"].as_str().unwrap().to_owned();
+    let request = api.client.post(api.app.url(&format!("/api/v1/callbacks/{table}")));
+    request.header("X-Kiln-Callback-Token", token).json(&body).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn the_table_page_settings_name_the_callback_url_and_validate_the_destination() {
+    let api = Api::new().await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let settings = api.get(&format!("/api/v1/tables/{table}/callback")).await;
+    assert_eq!(settings["method"], "POST");
+    assert_eq!(settings["url"], api.app.url(&format!("/api/v1/callbacks/{table}")), "{settings}");
+    assert_eq!(settings["header"], "X-Kiln-Callback-Token");
+    assert!(settings["body"].as_str().unwrap().contains("\"kiln_id\": \"/kiln_id\""), "{settings}");
+
+    let path = format!("/api/v1/tables/{table}/after-clay");
+    assert_eq!(api.get(&path).await["callback_timeout_minutes"], 60);
+    for (bad, field) in [
+        (json!({ "forward_url": "http://crm.example.com/in" }), "forward_url"),
+        (json!({ "purge_after_forward": true }), "purge_after_forward"),
+        (json!({ "callback_timeout_minutes": 0 }), "callback_timeout_minutes"),
+    ] {
+        let response = api.put(&path, bad).await;
+        assert_status(&response, StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = response.json().await.unwrap();
+        assert!(body.to_string().contains(field), "{body}");
+    }
+    let response = api
+        .put(
+            &path,
+            json!({ "forward_url": "https://crm.example.com/hooks/secret-path-1234", "forward_auth": "Bearer t0ken",
+                    "purge_after_forward": true, "callback_timeout_minutes": 15 }),
+        )
+        .await;
+    assert_status(&response, StatusCode::OK);
+    let saved: Value = response.json().await.unwrap();
+    assert_eq!(saved["forward_url_masked"], "https://crm.example.com/…1234");
+    assert_eq!((saved["has_forward_auth"].as_bool(), saved["purge_after_forward"].as_bool()), (Some(true), Some(true)));
+    assert!(!saved.to_string().contains("t0ken") && !saved.to_string().contains("secret-path"), "{saved}");
+    // Blank removes: no destination, so purging cannot stay on.
+    let response = api.put(&path, json!({ "forward_url": "", "purge_after_forward": false })).await;
+    assert_status(&response, StatusCode::OK);
+    assert_eq!(api.get(&path).await["forward_url_masked"], Value::Null);
+}
+
+#[tokio::test]
+async fn enriched_leads_stream_through_to_the_destination_then_are_purged_and_still_deduplicated() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let crm = MockServer::start().await;
+    // The destination fails once, then takes everything.
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).up_to_n_times(1).mount(&crm).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(201)).mount(&crm).await;
+    let (_, table) = workspace(&api, None, 2.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let response = api
+        .put(
+            &format!("/api/v1/tables/{table}/after-clay"),
+            json!({ "forward_url": format!("{}/crm", crm.uri()), "forward_auth": "Bearer crm-key", "purge_after_forward": true }),
+        )
+        .await;
+    assert_status(&response, StatusCode::OK);
+    let csv = leads(3, "s");
+    let import = api.csv(table, csv.clone()).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 8, 8);
+    drain(&mut worker, &clock, 2).await;
+    assert!(received(&crm).await.is_empty(), "nothing is forwarded before Clay calls back");
+
+    for (body, _) in received(&clay).await {
+        let back = json!({ "kiln_id": body["kiln_id"], "credits_used": 1.5, "title": "=CTO", "company_size": 42 });
+        assert_eq!(call_back(&api, table, back).await, StatusCode::OK);
+    }
+    let report = drain(&mut worker, &clock, 4).await;
+    assert_eq!(report.claimed, 4, "3 forwards and 1 retry of the one the destination refused: {report:?}");
+    let forwarded = received(&crm).await;
+    assert_eq!(forwarded.len(), 4);
+    let mut ids = std::collections::HashSet::new();
+    for (body, headers) in &forwarded {
+        assert_eq!(headers["authorization"], "Bearer crm-key");
+        assert_eq!(headers["idempotency-key"], format!("{}-forward", body["kiln_id"].as_str().unwrap()));
+        assert!(body["email"].as_str().unwrap().ends_with("@example.com"), "{body}");
+        assert_eq!((body["title"].as_str(), body["company_size"].as_i64()), (Some("=CTO"), Some(42)));
+        assert_eq!(body["credits_used"], 1.5);
+        ids.insert(body["kiln_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 3);
+
+    // Purged: ids, hash, states and credits stay; the personal fields are gone.
+    let Db::Sqlite(pool) = &api.app.db else { unreachable!() };
+    let rows: Vec<(String, Option<String>, Option<String>, Option<i64>, String, f64)> = sqlx::query_as(
+        "SELECT payload, enrichment, forward_state, purged_at, dedupe_key, credits_used FROM leads ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for (payload, enrichment, forward_state, purged_at, dedupe_key, credits) in &rows {
+        assert_eq!((payload.as_str(), enrichment.as_deref()), ("{}", None));
+        assert_eq!(forward_state.as_deref(), Some("forwarded"));
+        assert!(purged_at.is_some());
+        assert_eq!(dedupe_key.len(), 32, "a hash, not the email: {dedupe_key}");
+        assert_eq!(*credits, 1.5);
+    }
+    let again = api.csv(table, csv).await;
+    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(3)), "{again}");
+    let export = api.text(&format!("/api/v1/imports/{import}/leads.csv")).await;
+    assert!(!export.contains("@example.com"), "a purged lead exports no personal field:\n{export}");
+    assert_eq!(export.lines().filter(|line| line.contains(",forwarded,yes")).count(), 3, "{export}");
+}
+
+#[tokio::test]
+async fn the_export_has_each_lead_its_state_and_enrichment_and_flags_missing_callbacks() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 2.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let response = api.put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "callback_timeout_minutes": 5 })).await;
+    assert_status(&response, StatusCode::OK);
+    let import = api.csv(table, leads(3, "x")).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis());
+    drain(&mut worker(&api.app.db, &clock, 8, 8), &clock, 2).await;
+    let sent = received(&clay).await;
+    let answered = sent[0].0["kiln_id"].as_str().unwrap().to_owned();
+    let back = json!({ "kiln_id": answered, "credits_used": 3, "title": "=HYPERLINK(\"x\")", "seniority": "VP" });
+    assert_eq!(call_back(&api, table, back).await, StatusCode::OK);
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "called_back"), n(&d, "no_callback")), (1, 0), "{d}");
+
+    // Ten minutes later, the two Clay never called back for are flagged.
+    let Db::Sqlite(pool) = &api.app.db else { unreachable!() };
+    sqlx::query("UPDATE leads SET delivered_at = delivered_at - 600000").execute(pool).await.unwrap();
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "called_back"), n(&d, "no_callback")), (1, 2), "{d}");
+
+    let export = api.text(&format!("/api/v1/imports/{import}/leads.csv")).await;
+    let mut lines = export.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("kiln_id,line,table,state,"), "{header}");
+    assert!(header.ends_with(",enriched.title,enriched.seniority"), "{header}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3);
+    let enriched = rows.iter().find(|row| row.starts_with(&format!("{answered},"))).unwrap();
+    assert!(enriched.contains(",delivered,") && enriched.contains(",received,3,"), "{enriched}");
+    assert!(enriched.ends_with(",\"'=HYPERLINK(\"\"x\"\")\",VP"), "formula-safe: {enriched}");
+    assert_eq!(rows.iter().filter(|row| row.contains(",no callback,")).count(), 2, "{export}");
+}

@@ -117,4 +117,7 @@ pub struct DeliveryCounts {
     pub cancelled: u64,
     /// Delivered and called back by Clay.
     pub called_back: u64,
+    /// Delivered, and not called back within the table's deadline.
+    #[serde(default)]
+    pub no_callback: u64,
 }

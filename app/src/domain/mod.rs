@@ -10,6 +10,7 @@ pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, Use
 pub use imports::{DeliveryCounts, ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
 pub use workspace::{
-    BudgetSnapshot, ClayTable, Priority, TableInput, TableOverview, Webhook, WebhookChange, WebhookInput, WebhookState,
+    BudgetSnapshot, CallbackSettings, ClayTable, Priority, TableDelivery, TableDeliveryInput, TableInput, TableOverview,
+    Webhook, WebhookChange, WebhookInput, WebhookState,
     Workspace, WorkspaceInput, WorkspaceOverview,
 };

@@ -223,6 +223,7 @@ pub struct WorkspaceOverview {
 pub struct TableOverview {
     pub table: ClayTable,
     pub webhooks: Vec<Webhook>,
+    pub delivery: TableDelivery,
 }
 
 impl TableOverview {
@@ -251,6 +252,49 @@ impl BudgetSnapshot {
     pub fn remaining(&self) -> Option<f64> {
         self.limit.map(|limit| (limit as f64 - self.committed).max(0.0))
     }
+}
+
+/// What to paste into the HTTP API column of a Clay table so that it hands each enriched row
+/// back to Kiln. The token is a secret: only operators get it, and only when they ask.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallbackSettings {
+    pub table_id: i64,
+    pub method: String,
+    /// Absolute when Kiln knows its public URL (`--public-url`), else Kiln's local address.
+    pub url: String,
+    pub path: String,
+    pub header: String,
+    pub token: String,
+    /// The JSON body, with Clay's `/Column` references to fill in.
+    pub body: String,
+}
+
+/// A table's settings for what happens after Clay: the "no callback" deadline and the
+/// stream-through destination.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableDelivery {
+    pub table_id: i64,
+    /// Delivered leads not called back within this many minutes are flagged "no callback".
+    pub callback_timeout_minutes: u32,
+    /// Where enriched leads are forwarded, masked like webhook URLs; `None` when not set.
+    pub forward_url_masked: Option<String>,
+    pub has_forward_auth: bool,
+    /// Erase a lead's personal fields once forwarded (ids, dedupe hash and counts stay).
+    pub purge_after_forward: bool,
+}
+
+/// A change to [`TableDelivery`]. For the URL and the auth value: absent keeps, empty removes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableDeliveryInput {
+    #[serde(default)]
+    pub callback_timeout_minutes: Option<u32>,
+    #[serde(default)]
+    pub forward_url: Option<String>,
+    /// Sent as the `Authorization` header, e.g. `Bearer …`.
+    #[serde(default)]
+    pub forward_auth: Option<String>,
+    #[serde(default)]
+    pub purge_after_forward: Option<bool>,
 }
 
 /// A change to a webhook a person may make (its URL and token never change).

@@ -1,5 +1,6 @@
 //! The delivery engine: a worker that claims ready leads from the ledger, sends each to a Clay
-//! webhook at the workspace's pace, and records what Clay answered.
+//! webhook at the workspace's pace, and records what Clay answered. The same worker forwards
+//! enriched leads to their table's stream-through destination, with the same retry rules.
 //!
 //! The worker is steppable: [`Worker::step`] claims what the buckets allow, sends it, and records
 //! the answers, with the clock and the transport passed in, so tests drive it one step at a time.
@@ -12,6 +13,7 @@ pub mod transport;
 use crate::store::{
     Db, alerts,
     delivery::{self, Claim, Claimed, Gate},
+    forwarding::{self, Forward},
 };
 use futures_util::{StreamExt, stream};
 use pacing::TokenBucket;
@@ -93,6 +95,33 @@ pub struct StepReport {
     pub retried: usize,
     pub dead: usize,
     pub requeued: usize,
+    /// Enriched leads sent on to their table's destination (successfully).
+    pub forwarded: usize,
+}
+
+/// One request the worker makes: a lead to Clay, or an enriched lead to its destination.
+enum Job {
+    Deliver(Claimed),
+    Forward(Forward),
+}
+
+impl Job {
+    fn submission(&self) -> Submission {
+        match self {
+            Job::Deliver(lead) => Submission {
+                url: lead.url.clone(),
+                auth: lead.auth_token.clone().map(|token| ("x-clay-webhook-auth", token)),
+                idempotency_key: lead.kiln_id(),
+                body: lead.body(),
+            },
+            Job::Forward(forward) => Submission {
+                url: forward.url.clone(),
+                auth: forward.authorization.clone().map(|value| ("authorization", value)),
+                idempotency_key: format!("{}-forward", forward.lead_id),
+                body: forward.body.clone(),
+            },
+        }
+    }
 }
 
 pub struct Worker<T: Transport, C: Clock> {
@@ -108,18 +137,19 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         Worker { db, transport: Arc::new(transport), clock, settings, buckets: HashMap::new() }
     }
 
-    /// Claims what the buckets allow (at most `senders`), sends it all, records every answer.
+    /// Claims what the buckets allow (at most `senders`) and the forwards that are due, sends it
+    /// all, records every answer.
     pub async fn step(&mut self) -> Result<StepReport, sqlx::Error> {
         let now = self.clock.now();
         self.housekeeping(now).await?;
-        let claimed = self.claim(now, self.settings.senders).await?;
+        let jobs = self.claim_jobs(now, self.settings.senders).await?;
         let transport = Arc::clone(&self.transport);
-        let answers: Vec<(Claimed, Answer)> = stream::iter(claimed)
-            .map(|lead| {
+        let answers: Vec<(Job, Answer)> = stream::iter(jobs)
+            .map(|job| {
                 let transport = Arc::clone(&transport);
                 async move {
-                    let answer = transport.send(&submission(&lead)).await;
-                    (lead, answer)
+                    let answer = transport.send(&job.submission()).await;
+                    (job, answer)
                 }
             })
             .buffer_unordered(self.settings.senders)
@@ -129,51 +159,79 @@ impl<T: Transport, C: Clock> Worker<T, C> {
     }
 
     /// Runs until `stop` resolves, then finishes the requests in flight and records them.
+    ///
+    /// Claims and records are transactions, worth making for a handful of leads rather than for
+    /// each: the loop claims once a quarter of the senders are free, and records answers once a
+    /// quarter of the senders have answered, or after 2 ms, or when nothing else is in flight.
     pub async fn run(mut self, stop: impl Future<Output = ()> + Send) -> Result<(), sqlx::Error> {
-        let permits = Arc::new(Semaphore::new(self.settings.senders));
-        let (answered, mut answers) = mpsc::unbounded_channel::<(Claimed, Answer)>();
+        const FLUSH_AFTER_MS: i64 = 2;
+        let senders = self.settings.senders;
+        let enough = (senders / 4).max(1);
+        let permits = Arc::new(Semaphore::new(senders));
+        let (answered, mut answers) = mpsc::unbounded_channel::<(Job, Answer)>();
         let mut stop = std::pin::pin!(stop);
         let mut last_housekeeping: Option<i64> = None;
         let mut stopping = false;
+        let mut pending: Vec<(Job, Answer)> = Vec::new();
+        let mut pending_since = 0;
         loop {
             let now = self.clock.now();
             if !stopping && last_housekeeping.is_none_or(|last| now - last >= 200) {
                 self.housekeeping(now).await?;
                 last_housekeeping = Some(now);
             }
-            let mut claimed = 0;
             let free = permits.available_permits();
-            if !stopping && free > 0 {
-                for lead in self.claim(now, free).await? {
+            let could_claim = !stopping && free > 0 && (free >= enough || free == senders);
+            let mut claimed = 0;
+            if could_claim {
+                for job in self.claim_jobs(now, free).await? {
+                    // Never fails: at most `free` jobs were claimed, and only this loop takes permits.
                     let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else { break };
                     let transport = Arc::clone(&self.transport);
                     let answered = answered.clone();
                     claimed += 1;
                     tokio::spawn(async move {
-                        let answer = transport.send(&submission(&lead)).await;
+                        let answer = transport.send(&job.submission()).await;
                         drop(permit);
-                        let _ = answered.send((lead, answer));
+                        let _ = answered.send((job, answer));
                     });
                 }
             }
-            let mut done = Vec::new();
             while let Ok(answer) = answers.try_recv() {
-                done.push(answer);
+                if pending.is_empty() {
+                    pending_since = now;
+                }
+                pending.push(answer);
             }
-            if !done.is_empty() {
-                self.settle(done).await?;
+            let busy = senders - permits.available_permits();
+            let flush = pending.len() >= enough
+                || (!pending.is_empty() && (busy == 0 || stopping || now - pending_since >= FLUSH_AFTER_MS));
+            if flush {
+                self.settle(std::mem::take(&mut pending)).await?;
                 continue;
             }
-            if stopping && permits.available_permits() == self.settings.senders {
+            if stopping && busy == 0 {
                 return Ok(());
             }
-            if claimed > 0 && permits.available_permits() > 0 {
+            if claimed > 0 && permits.available_permits() >= enough {
+                // More may be ready (another workspace, more tokens): claim again at once.
                 continue;
             }
-            let wake = self.next_wake(now).await?;
+            let mut wake = now + 250;
+            if !pending.is_empty() {
+                wake = wake.min(pending_since + FLUSH_AFTER_MS);
+            }
+            if could_claim && claimed == 0 {
+                wake = wake.min(self.next_wake(now).await?);
+            }
             let nap = Duration::from_millis(u64::try_from((wake - now).clamp(1, 250)).unwrap_or(250));
             tokio::select! {
-                Some(answer) = answers.recv() => self.settle(vec![answer]).await.map(drop)?,
+                Some(answer) = answers.recv() => {
+                    if pending.is_empty() {
+                        pending_since = self.clock.now();
+                    }
+                    pending.push(answer);
+                }
                 () = tokio::time::sleep(nap) => {}
                 () = &mut stop, if !stopping => stopping = true,
             }
@@ -184,7 +242,19 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         delivery::release_expired_leases(&self.db, now).await?;
         delivery::promote_due_retries(&self.db, now).await?;
         delivery::unpark(&self.db, now).await?;
+        forwarding::release_expired_leases(&self.db, now).await?;
         Ok(())
+    }
+
+    /// Leads for Clay first (they are paced), then forwards with the room left.
+    async fn claim_jobs(&mut self, now: i64, capacity: usize) -> Result<Vec<Job>, sqlx::Error> {
+        let mut jobs: Vec<Job> = self.claim(now, capacity).await?.into_iter().map(Job::Deliver).collect();
+        let room = u32::try_from(capacity.saturating_sub(jobs.len())).unwrap_or(0).min(self.settings.batch);
+        if room > 0 {
+            let lease = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
+            jobs.extend(forwarding::claim(&self.db, room, now, lease).await?.into_iter().map(Job::Forward));
+        }
+        Ok(jobs)
     }
 
     /// When there may be something to claim: the next token of a bucket with work, or sooner.
@@ -193,7 +263,9 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         for gate in delivery::ready_workspaces(&self.db, now).await? {
             wake = wake.min(self.bucket(&gate, now).next_token_at(now).max(now + 1));
         }
-        if let Some(at) = delivery::next_wake(&self.db, now).await? {
+        let parked = delivery::next_wake(&self.db, now).await?;
+        let forward = forwarding::next_due(&self.db).await?;
+        if let Some(at) = [parked, forward].into_iter().flatten().min() {
             wake = wake.min(at.max(now + 1));
         }
         Ok(wake)
@@ -259,12 +331,26 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         Ok(())
     }
 
-    /// Judges each answer and records the lot in one transaction.
-    async fn settle(&mut self, answers: Vec<(Claimed, Answer)>) -> Result<StepReport, sqlx::Error> {
+    /// Judges each answer and records the lot: deliveries in one transaction, forwards in another.
+    async fn settle(&mut self, answers: Vec<(Job, Answer)>) -> Result<StepReport, sqlx::Error> {
         let now = self.clock.now();
         let mut report = StepReport { claimed: answers.len(), ..StepReport::default() };
         let mut results = Vec::with_capacity(answers.len());
-        for (lead, answer) in answers {
+        let mut forwarded = Vec::new();
+        for (job, answer) in answers {
+            let lead = match job {
+                Job::Deliver(lead) => lead,
+                Job::Forward(forward) => {
+                    // A destination's 429 delays this lead only: destinations are not paced.
+                    let (verdict, _) =
+                        self.settings.policy.judge(&answer, forward.attempts, now, rand::random::<f64>());
+                    if let Verdict::Delivered { .. } = verdict {
+                        report.forwarded += 1;
+                    }
+                    forwarded.push((forward, verdict));
+                    continue;
+                }
+            };
             let (verdict, cool) = self.settings.policy.judge(&answer, lead.attempts, now, rand::random::<f64>());
             if let Some(cool) = cool {
                 delivery::cool_down(&self.db, lead.workspace_id, cool.until).await?;
@@ -298,15 +384,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             results.push((lead, verdict));
         }
         delivery::record(&self.db, &results, now).await?;
+        forwarding::record(&self.db, &forwarded, now).await?;
         Ok(report)
-    }
-}
-
-fn submission(lead: &Claimed) -> Submission {
-    Submission {
-        url: lead.url.clone(),
-        auth_token: lead.auth_token.clone(),
-        idempotency_key: lead.kiln_id(),
-        body: lead.body(),
     }
 }

@@ -5,11 +5,12 @@ use super::policy::Answer;
 use crate::secret::Secret;
 use std::time::Duration;
 
-/// One lead on its way to one webhook.
+/// One lead on its way to one webhook (or, enriched, to a table's stream-through destination).
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub url: Secret,
-    pub auth_token: Option<Secret>,
+    /// The header that authenticates the request, and its secret value.
+    pub auth: Option<(&'static str, Secret)>,
     /// Stable across re-sends of the same lead, so Clay (or whoever listens) can drop repeats.
     pub idempotency_key: String,
     /// The JSON object, `kiln_id` included.
@@ -49,8 +50,8 @@ impl Transport for HttpTransport {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("Idempotency-Key", &submission.idempotency_key)
             .body(submission.body.clone());
-        if let Some(token) = &submission.auth_token {
-            request = request.header("x-clay-webhook-auth", token.expose());
+        if let Some((name, value)) = &submission.auth {
+            request = request.header(*name, value.expose());
         }
         match request.send().await {
             Ok(response) => {

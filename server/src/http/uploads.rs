@@ -1,4 +1,4 @@
-//! The page's side door into the import pipeline: uploads and rejects downloads with the browser
+//! The page's side door into the import pipeline: uploads, rejects and enriched-leads downloads with the browser
 //! session (the API takes tokens only). Same pipeline, same answers as `/api/v1/imports`.
 
 use super::api::{ImportParams, rejects_report, run_import};
@@ -14,7 +14,10 @@ use axum::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/imports/upload", post(upload)).route("/imports/{id}/rejects.csv", get(rejects))
+    Router::new()
+        .route("/imports/upload", post(upload))
+        .route("/imports/{id}/rejects.csv", get(rejects))
+        .route("/imports/{id}/leads.csv", get(leads))
 }
 
 /// POST /imports/upload?… (the same query as the API), the file as the body, sent by the imports
@@ -39,4 +42,10 @@ async fn upload(
 async fn rejects(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Response> {
     principal.require(Role::Viewer)?;
     rejects_report(&state, id).await
+}
+
+/// GET /imports/{id}/leads.csv: the enriched leads.
+async fn leads(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Response> {
+    principal.require(Role::Viewer)?;
+    crate::exports::enriched_leads_response(&state.db, id).await
 }

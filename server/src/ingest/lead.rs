@@ -101,7 +101,7 @@ impl LeadBuilder {
     /// Builds the lead of a row whose cells are `fields`, in header order.
     pub fn build(&mut self, fields: &[&str]) -> Result<Lead, RejectReason> {
         let person = self.person(fields)?;
-        let dedupe_key = dedupe_key(&person).ok_or(RejectReason::NothingToEnrich)?;
+        let dedupe_key = dedupe_key(&person).map(|key| digest(&key)).ok_or(RejectReason::NothingToEnrich)?;
         let route = match &self.routing {
             Routing::Table(id) => Route::Table(*id),
             Routing::Rules(router) => router.route(fields).0,
@@ -212,6 +212,17 @@ fn dedupe_key(person: &Person) -> Option<String> {
     None
 }
 
+/// What the ledger keeps of a dedupe key: a hash (128 bits of SHA-256, in hex), so a lead whose
+/// personal fields were purged is still recognised when it comes again.
+pub fn digest(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    Sha256::digest(key.as_bytes())[..16].iter().fold(String::with_capacity(32), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
 fn write_json_string(out: &mut Vec<u8>, value: &str) {
     // serde_json's own escaping, without a String per value.
     let mut serializer = serde_json::Serializer::new(out);
@@ -244,7 +255,7 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(lead.route, Route::Table(7));
-        assert_eq!(lead.dedupe_key, "e:ada@engines.co.uk");
+        assert_eq!(lead.dedupe_key, digest("e:ada@engines.co.uk"));
         let payload: serde_json::Value = serde_json::from_str(&lead.payload).unwrap();
         assert_eq!(payload["email"], "ada@engines.co.uk");
         assert_eq!(payload["full_name"], "Ada Lovelace");
@@ -257,9 +268,9 @@ mod tests {
     fn without_an_email_the_domain_and_name_identify_the_lead() {
         let mut b = builder(&["first_name", "last_name", "website"]);
         let lead = b.build(&["Grace", "Hopper", "navy.mil"]).unwrap();
-        assert_eq!(lead.dedupe_key, "d:navy.mil|grace hopper");
+        assert_eq!(lead.dedupe_key, digest("d:navy.mil|grace hopper"));
         let company = builder(&["name", "website"]).build(&["Stripe", "https://stripe.com"]).unwrap();
-        assert_eq!(company.dedupe_key, "d:stripe.com|");
+        assert_eq!(company.dedupe_key, digest("d:stripe.com|"));
     }
 
     #[test]

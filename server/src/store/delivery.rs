@@ -136,7 +136,7 @@ fn release_sql(condition: &str) -> String {
 
 /// `id IN (…)` for ids that came from the database. They are integers formatted by Rust, so
 /// writing them into the SQL text is safe, and it keeps one statement for both databases.
-fn ids_in(column: &str, ids: &[i64]) -> String {
+pub(super) fn ids_in(column: &str, ids: &[i64]) -> String {
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("{column} IN ({})", list.join(","))
 }
@@ -524,13 +524,20 @@ pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Err
         }
     }
     if counts.delivered > 0 {
-        let (called_back,): (i64,) = on_db!(db, pool => sqlx::query_as(
-            "SELECT COUNT(*) FROM leads WHERE import_id = $1 AND state = 'delivered' AND callback_at IS NOT NULL",
+        // "No callback": delivered longer ago than the table's deadline, and Clay never called.
+        let (called_back, missing): (Option<i64>, Option<i64>) = on_db!(db, pool => sqlx::query_as(
+            "SELECT SUM(CASE WHEN l.callback_at IS NOT NULL THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN l.callback_at IS NULL AND l.delivered_at <= $2 - t.callback_timeout_mins * 60000
+                             THEN 1 ELSE 0 END)
+             FROM leads l JOIN clay_tables t ON t.id = l.table_id
+             WHERE l.import_id = $1 AND l.state = 'delivered'",
         )
         .bind(import_id)
+        .bind(super::now_millis())
         .fetch_one(pool)
         .await)?;
-        counts.called_back = u64::try_from(called_back).unwrap_or(0);
+        counts.called_back = u64::try_from(called_back.unwrap_or(0)).unwrap_or(0);
+        counts.no_callback = u64::try_from(missing.unwrap_or(0)).unwrap_or(0);
     }
     Ok(counts)
 }
@@ -592,8 +599,8 @@ pub enum CallbackResult {
     Unknown,
 }
 
-/// Applies Clay's callback for a lead: its enrichment, and its actual credits in place of the
-/// estimate. Idempotent by lead.
+/// Applies Clay's callback for a lead: its enrichment, its actual credits in place of the
+/// estimate, and its place in the stream-through queue when the table forwards. Idempotent by lead.
 pub async fn apply_callback(
     db: &Db,
     table_id: i64,
@@ -607,7 +614,10 @@ pub async fn apply_callback(
         // The write first (see `claim`); it only succeeds once per lead.
         let settled: Option<(i64, Option<i64>, Option<f64>, f64)> = sqlx::query_as(
             "UPDATE leads SET callback_at = $3, enrichment = $4,
-                 credits_used = COALESCE($5, credits_reserved, (SELECT credits_per_lead FROM clay_tables WHERE id = $2))
+                 credits_used = COALESCE($5, credits_reserved, (SELECT credits_per_lead FROM clay_tables WHERE id = $2)),
+                 forward_state = CASE WHEN (SELECT forward_url FROM clay_tables WHERE id = $2) IS NULL THEN NULL
+                                      ELSE 'queued' END,
+                 forward_next_at = 0
              WHERE id = $1 AND table_id = $2 AND callback_at IS NULL
              RETURNING workspace_id, budget_month, credits_reserved, credits_used",
         )

@@ -141,3 +141,38 @@ pub async fn write_batch(
     })?;
     Ok(written)
 }
+
+/// One lead as the enriched export shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ExportRow {
+    pub id: i64,
+    pub line: i64,
+    pub table_name: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<i64>,
+    pub callback_at: Option<i64>,
+    pub credits_used: Option<f64>,
+    pub callback_timeout_mins: Option<i64>,
+    pub forward_state: Option<String>,
+    pub purged_at: Option<i64>,
+    pub payload: String,
+    pub enrichment: Option<String>,
+}
+
+/// The import's leads after `after` (a lead id), in id order, at most `limit`.
+pub async fn export_page(db: &Db, import_id: i64, after: i64, limit: i64) -> Result<Vec<ExportRow>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT l.id, l.line, t.name AS table_name, l.state, l.attempts, l.last_status, l.last_error, l.delivered_at,
+                l.callback_at, l.credits_used, t.callback_timeout_mins, l.forward_state, l.purged_at, l.payload, l.enrichment
+         FROM leads l LEFT JOIN clay_tables t ON t.id = l.table_id
+         WHERE l.import_id = $1 AND l.id > $2 ORDER BY l.id LIMIT $3",
+    )
+    .bind(import_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}

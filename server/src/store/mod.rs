@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod delivery;
+pub mod forwarding;
 pub mod imports;
 pub mod leads;
 pub mod login_failures;

@@ -113,3 +113,36 @@ pub async fn rotate_callback_token(db: &Db, id: i64) -> Result<Option<String>, s
         .map(|done| done.rows_affected()))?;
     Ok((changed == 1).then_some(fresh))
 }
+
+/// What happens to a table's leads after Clay: the "no callback" deadline and stream-through.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AfterClay {
+    pub callback_timeout_mins: i64,
+    pub forward_url: Option<String>,
+    pub forward_auth: Option<String>,
+    pub purge_after_forward: bool,
+}
+
+pub async fn after_clay(db: &Db, id: i64) -> Result<Option<AfterClay>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT callback_timeout_mins, forward_url, forward_auth, purge_after_forward FROM clay_tables WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)
+}
+
+pub async fn set_after_clay(db: &Db, id: i64, settings: &AfterClay) -> Result<bool, sqlx::Error> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE clay_tables SET callback_timeout_mins = $2, forward_url = $3, forward_auth = $4, purge_after_forward = $5
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(settings.callback_timeout_mins)
+    .bind(settings.forward_url.as_deref())
+    .bind(settings.forward_auth.as_deref())
+    .bind(settings.purge_after_forward)
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected() == 1))
+}

@@ -165,6 +165,18 @@ impl Api {
         response.json().await.unwrap()
     }
 
+    /// PUT with a JSON body; the response as it came.
+    pub async fn put(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client.put(self.app.url(path)).bearer_auth(&self.token).json(&body).send().await.unwrap()
+    }
+
+    /// GET of a text document (CSV) that must answer 200.
+    pub async fn text(&self, path: &str) -> String {
+        let response = self.client.get(self.app.url(path)).bearer_auth(&self.token).send().await.unwrap();
+        assert_status(&response, StatusCode::OK);
+        response.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> Value {
         let response = self.client.get(self.app.url(path)).bearer_auth(&self.token).send().await.unwrap();
         assert_status(&response, StatusCode::OK);

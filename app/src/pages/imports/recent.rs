@@ -123,6 +123,7 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
         ("paused", delivery.paused),
         ("dead", delivery.dead),
         ("called back", delivery.called_back),
+        ("no callback", delivery.no_callback),
     ]
     .into_iter()
     .filter(|(_, n)| *n > 0)
@@ -139,7 +140,12 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
         <div class="delivery" data-testid="delivery">
             <progress max="100" value=format!("{percent:.1}")></progress>
             <div class="small" data-testid="delivered">{format!("{} of {} delivered", int(delivery.delivered), int(accepted))}</div>
-            <div class="muted small">{parts.join(" · ")}</div>
+            <div class="muted small" data-testid="delivery-parts">{parts.join(" · ")}</div>
+            {(delivery.delivered + delivery.dead > 0).then(|| view! {
+                <a class="small" href=format!("/imports/{id}/leads.csv") rel="external" download="" data-testid="download-leads">
+                    "Download enriched leads (CSV)"
+                </a>
+            })}
             {operator.then(|| view! {
                 <div class="controls">
                     {(state == ImportState::Queued).then(|| button("Pause", "pause"))}

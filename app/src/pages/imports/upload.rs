@@ -13,6 +13,7 @@ use crate::{
     pages::workspaces::can,
 };
 use leptos::{prelude::*, task::spawn_local, wasm_bindgen::JsCast};
+use send_wrapper::SendWrapper;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use web_sys::File;
@@ -88,21 +89,21 @@ pub(super) fn UploadPanel(workspaces: Vec<WorkspaceOverview>) -> impl IntoView {
         .into_any();
     }
     let workspaces = StoredValue::new(workspaces);
-    let file = RwSignal::new_local(None::<File>);
+    let file = RwSignal::new(None::<SendWrapper<File>>);
     let head = RwSignal::new(None::<Result<Head, String>>);
     let mapping = RwSignal::new(Mapping::default());
     let first_table = workspaces.with_value(|ws| ws.iter().find_map(|w| w.tables.first().map(|t| t.table.id)));
     let destination = RwSignal::new(first_table.map(Destination::Table));
     let priority = RwSignal::new(Priority::Normal);
     let phase = RwSignal::new(Phase::Idle);
-    let upload = StoredValue::new_local(None::<Upload>);
+    let upload = StoredValue::new(None::<SendWrapper<Upload>>);
     let dragging = RwSignal::new(false);
     let changed = use_context::<ImportsChanged>();
 
     let choose = move |chosen: File| {
         phase.set(Phase::Idle);
         head.set(None);
-        file.set(Some(chosen.clone()));
+        file.set(Some(SendWrapper::new(chosen.clone())));
         spawn_local(async move {
             let result = read_head(&chosen, PREVIEW_ROWS).await.and_then(|FileHead { encoding, preview }| {
                 let preview = preview.ok_or_else(|| "The file is empty.".to_owned())?;
@@ -177,7 +178,7 @@ pub(super) fn UploadPanel(workspaces: Vec<WorkspaceOverview>) -> impl IntoView {
             UploadEvent::Aborted => phase.set(Phase::Cancelled),
         });
         match started {
-            Ok(handle) => upload.set_value(Some(handle)),
+            Ok(handle) => upload.set_value(Some(SendWrapper::new(handle))),
             Err(message) => phase.set(Phase::Failed(message)),
         }
     };

@@ -2,6 +2,7 @@
 //! that send rows to tables. Admins change workspaces (budgets); operators tables, webhooks and
 //! rules; viewers read.
 
+mod after_clay;
 mod routing;
 mod tables;
 
@@ -65,6 +66,30 @@ pub async fn set_routing(
     use crate::services::{authorize, respond};
     let (services, actor) = authorize(Role::Operator)?;
     respond(services.workspaces.set_routing(&actor, workspace_id, rules, fallback).await)
+}
+
+#[server(input = Json)]
+pub async fn callback_settings(table_id: i64) -> Result<crate::domain::CallbackSettings, AppError> {
+    use crate::services::{authorize, respond};
+    let (services, _) = authorize(Role::Operator)?;
+    respond(services.workspaces.callback_settings(table_id).await)
+}
+
+#[server(input = Json)]
+pub async fn rotate_callback(table_id: i64) -> Result<crate::domain::CallbackSettings, AppError> {
+    use crate::services::{authorize, respond};
+    let (services, actor) = authorize(Role::Admin)?;
+    respond(services.workspaces.rotate_callback(&actor, table_id).await)
+}
+
+#[server(input = Json)]
+pub async fn save_table_delivery(
+    table_id: i64,
+    input: crate::domain::TableDeliveryInput,
+) -> Result<crate::domain::TableDelivery, AppError> {
+    use crate::services::{authorize, respond};
+    let (services, actor) = authorize(Role::Operator)?;
+    respond(services.workspaces.set_table_delivery(&actor, table_id, input).await)
 }
 
 /// Bumped after any change on the page, so the overview reloads.

@@ -10,7 +10,7 @@ use crate::{
 use leptos::prelude::*;
 
 /// Refreshes the page's overview once `action` succeeds.
-fn refresh_on_success<I, O>(action: ServerAction<I>)
+pub(super) fn refresh_on_success<I, O>(action: ServerAction<I>)
 where
     I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
@@ -74,7 +74,7 @@ pub(super) fn Tables(workspace_id: i64, tables: Vec<TableOverview>) -> impl Into
 #[component]
 fn TableBlock(table: TableOverview) -> impl IntoView {
     let left = table.submissions_left();
-    let TableOverview { table, webhooks } = table;
+    let TableOverview { table, webhooks, delivery } = table;
     let id = table.id;
     view! {
         <div class="table-block" data-table=table.name.clone()>
@@ -95,6 +95,7 @@ fn TableBlock(table: TableOverview) -> impl IntoView {
                 }.into_any()
             }}
             {can(Role::Operator).then(|| view! { <AddWebhookForm table_id=id /> })}
+            <super::after_clay::AfterClay delivery />
         </div>
     }
 }

@@ -7,8 +7,9 @@ use crate::{
     imports::{self as import_rules, Control},
     state::AppState,
     store::{self, delivery::CallbackResult},
+    workspaces,
 };
-use app::domain::{Priority, Role};
+use app::domain::{CallbackSettings, Priority, Role, TableDelivery, TableDeliveryInput};
 use axum::{
     Json, Router,
     extract::{Path, Query, State},
@@ -21,9 +22,6 @@ use serde_json::{Map, Value, json};
 
 use super::ImportView;
 
-/// The header Clay's HTTP API column sends with each callback.
-pub const CALLBACK_TOKEN_HEADER: &str = "x-kiln-callback-token";
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/imports/{id}/pause", post(pause))
@@ -34,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/workspaces/{id}/budget", get(budget))
         .route("/tables/{id}/callback", get(callback_settings))
         .route("/tables/{id}/callback/rotate", post(rotate_callback))
+        .route("/tables/{id}/after-clay", get(after_clay).put(set_after_clay))
+        .route("/imports/{id}/leads.csv", get(enriched_csv))
         .route("/callbacks/{table_id}", post(callback))
 }
 
@@ -118,10 +118,9 @@ async fn callback_settings(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<i64>,
-) -> Result<Json<Value>> {
+) -> Result<Json<CallbackSettings>> {
     principal.require(Role::Operator)?;
-    let token = store::tables::callback_token(&state.db, id).await?.ok_or(Error::NotFound("table"))?;
-    Ok(Json(settings(id, &token)))
+    Ok(Json(workspaces::callback_settings(&state.db, &state.callback_origin, id).await?))
 }
 
 /// POST /api/v1/tables/{id}/callback/rotate: a new token; the old one stops working.
@@ -129,29 +128,37 @@ async fn rotate_callback(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<i64>,
-) -> Result<Json<Value>> {
+) -> Result<Json<CallbackSettings>> {
     principal.require(Role::Admin)?;
-    let token = store::tables::rotate_callback_token(&state.db, id).await?.ok_or(Error::NotFound("table"))?;
-    store::audit::record(
-        &state.db,
-        &principal.actor(),
-        "table.rotate_callback_token",
-        &format!("table {id}"),
-        None,
-        store::now_millis(),
-    )
-    .await?;
-    Ok(Json(settings(id, &token)))
+    Ok(Json(workspaces::rotate_callback(&state.db, &principal.actor(), &state.callback_origin, id).await?))
 }
 
-fn settings(table_id: i64, token: &str) -> Value {
-    json!({
-        "method": "POST",
-        "path": format!("/api/v1/callbacks/{table_id}"),
-        "header": "X-Kiln-Callback-Token",
-        "token": token,
-        "body": { "kiln_id": "{{kiln_id}}", "credits_used": "<credits the row used>", "…": "the enriched columns" },
-    })
+/// GET /api/v1/tables/{id}/after-clay: the "no callback" deadline and stream-through settings.
+async fn after_clay(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<TableDelivery>> {
+    principal.require(Role::Viewer)?;
+    Ok(Json(workspaces::table_delivery(&state.db, id).await?))
+}
+
+/// PUT /api/v1/tables/{id}/after-clay
+async fn set_after_clay(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Json(input): Json<TableDeliveryInput>,
+) -> Result<Json<TableDelivery>> {
+    principal.require(Role::Operator)?;
+    Ok(Json(workspaces::set_table_delivery(&state.db, &principal.actor(), id, &input).await?))
+}
+
+/// GET /api/v1/imports/{id}/leads.csv: every accepted lead of the import with its delivery
+/// state and what Clay called back with (formula-safe).
+async fn enriched_csv(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Response> {
+    principal.require(Role::Viewer)?;
+    crate::exports::enriched_leads_response(&state.db, id).await
 }
 
 /// POST /api/v1/callbacks/{table_id}: Clay's HTTP API column hands back an enriched row.
@@ -162,7 +169,7 @@ async fn callback(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response> {
-    let offered = headers.get(CALLBACK_TOKEN_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let offered = headers.get(workspaces::CALLBACK_TOKEN_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let expected = store::tables::callback_token(&state.db, table_id).await?;
     // Compared as hashes: equal lengths, and no early exit on the secret's own bytes.
     let valid = expected.is_some_and(|token| !offered.is_empty() && tokens::hash(offered) == tokens::hash(&token));
@@ -189,8 +196,8 @@ async fn callback(
         ),
     };
     let mut enrichment = object;
-    enrichment.remove("kiln_id");
-    enrichment.remove("credits_used");
+    enrichment.shift_remove("kiln_id");
+    enrichment.shift_remove("credits_used");
     let enrichment = Value::Object(enrichment).to_string();
     let now = store::now_millis();
     match store::delivery::apply_callback(&state.db, table_id, lead_id, credits_used, &enrichment, now).await? {

@@ -7,7 +7,6 @@ mod imports;
 mod tokens;
 mod workspaces;
 
-pub use delivery::CALLBACK_TOKEN_HEADER;
 pub use imports::{ImportParams, ImportView, rejects_report, run as run_import};
 
 use crate::{auth::Principal, state::AppState};

@@ -1,0 +1,204 @@
+//! The enriched-leads export of an import: every accepted lead, where it stands, and what Clay
+//! called back with, as one CSV streamed page by page (formula-safe, like every CSV Kiln writes).
+
+use crate::{
+    error::{Error, Result},
+    ingest::rejects_csv,
+    store::{self, Db, leads::ExportRow},
+};
+use axum::{
+    body::Body,
+    http::header,
+    response::{IntoResponse, Response},
+};
+use futures_util::{StreamExt, stream};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+const PAGE: i64 = 2_000;
+
+/// Where a lead stands with its callback.
+pub fn callback_status(row: &ExportRow, now: i64) -> &'static str {
+    match (row.state.as_str(), row.callback_at, row.delivered_at) {
+        (_, Some(_), _) => "received",
+        ("delivered", None, Some(delivered)) => {
+            let timeout = row.callback_timeout_mins.unwrap_or(60).max(1) * 60_000;
+            if now - delivered >= timeout { "no callback" } else { "awaiting" }
+        }
+        _ => "",
+    }
+}
+
+/// Fields in order of first appearance: the mapped payload's, then the enrichment's.
+#[derive(Default)]
+struct Columns {
+    lead: Vec<String>,
+    enriched: Vec<String>,
+    seen_lead: HashSet<String>,
+    seen_enriched: HashSet<String>,
+}
+
+impl Columns {
+    fn learn(&mut self, row: &ExportRow) {
+        for key in object(&row.payload).keys() {
+            if self.seen_lead.insert(key.clone()) {
+                self.lead.push(key.clone());
+            }
+        }
+        for key in row.enrichment.as_deref().map(object).unwrap_or_default().keys() {
+            if self.seen_enriched.insert(key.clone()) {
+                self.enriched.push(key.clone());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        let fixed = [
+            "kiln_id",
+            "line",
+            "table",
+            "state",
+            "attempts",
+            "last_status",
+            "last_error",
+            "delivered_at",
+            "callback",
+            "credits_used",
+            "forwarded",
+            "purged",
+        ];
+        let enriched = self.enriched.iter().map(|key| format!("enriched.{key}"));
+        rejects_csv::line(fixed.into_iter().map(str::to_owned).chain(self.lead.iter().cloned()).chain(enriched))
+    }
+
+    fn line(&self, row: &ExportRow, now: i64) -> String {
+        let lead = object(&row.payload);
+        let enrichment = row.enrichment.as_deref().map(object).unwrap_or_default();
+        let time = |at: Option<i64>| {
+            at.and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default()
+        };
+        let fixed = [
+            row.id.to_string(),
+            row.line.to_string(),
+            row.table_name.clone().unwrap_or_default(),
+            row.state.clone(),
+            row.attempts.to_string(),
+            row.last_status.map(|s| s.to_string()).unwrap_or_default(),
+            row.last_error.clone().unwrap_or_default(),
+            time(row.delivered_at),
+            callback_status(row, now).to_owned(),
+            row.credits_used.map(|c| c.to_string()).unwrap_or_default(),
+            row.forward_state.clone().unwrap_or_default(),
+            if row.purged_at.is_some() { "yes".into() } else { String::new() },
+        ];
+        let lead_cells = self.lead.iter().map(|key| text(lead.get(key)));
+        let enriched_cells = self.enriched.iter().map(|key| text(enrichment.get(key)));
+        rejects_csv::line(fixed.into_iter().chain(lead_cells).chain(enriched_cells))
+    }
+}
+
+fn object(json: &str) -> Map<String, Value> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Reads the whole import once to learn its columns (only the names are kept).
+async fn columns(db: &Db, import_id: i64) -> Result<Columns> {
+    let mut columns = Columns::default();
+    let mut after = 0;
+    loop {
+        let page = store::leads::export_page(db, import_id, after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        page.iter().for_each(|row| columns.learn(row));
+    }
+    Ok(columns)
+}
+
+/// The export as a streamed CSV download (the API and the page share it).
+pub async fn enriched_leads_response(db: &Db, import_id: i64) -> Result<Response> {
+    store::imports::find(db, import_id).await?.ok_or(Error::NotFound("import"))?;
+    let columns = std::sync::Arc::new(columns(db, import_id).await?);
+    let header_line = columns.header();
+    let now = store::now_millis();
+    let db = db.clone();
+    let pages = stream::unfold(Some(0_i64), move |after| {
+        let (db, columns) = (db.clone(), columns.clone());
+        async move {
+            let after = after?;
+            match store::leads::export_page(&db, import_id, after, PAGE).await {
+                Err(error) => {
+                    tracing::error!(%error, import_id, "enriched export cut short");
+                    Some((Err(std::io::Error::other("database error")), None))
+                }
+                Ok(page) => {
+                    let last = page.last()?.id;
+                    let chunk: String = page.iter().map(|row| columns.line(row, now)).collect();
+                    Some((Ok(chunk), Some(last)))
+                }
+            }
+        }
+    });
+    let body = Body::from_stream(stream::iter([Ok::<_, std::io::Error>(header_line)]).chain(pages));
+    let disposition = format!("attachment; filename=\"import-{import_id}-leads.csv\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: &str, delivered_at: Option<i64>, callback_at: Option<i64>) -> ExportRow {
+        ExportRow {
+            id: 1,
+            line: 2,
+            table_name: Some("T".into()),
+            state: state.into(),
+            attempts: 1,
+            last_status: Some(200),
+            last_error: None,
+            delivered_at,
+            callback_at,
+            credits_used: None,
+            callback_timeout_mins: Some(10),
+            forward_state: None,
+            purged_at: None,
+            payload: r#"{"email":"a@b.co","Notes":"=cmd()"}"#.into(),
+            enrichment: callback_at.map(|_| r#"{"title":"CTO","size":12}"#.into()),
+        }
+    }
+
+    #[test]
+    fn a_delivered_lead_without_callback_is_flagged_after_the_table_timeout() {
+        let minute = 60_000;
+        assert_eq!(callback_status(&row("delivered", Some(0), None), 9 * minute), "awaiting");
+        assert_eq!(callback_status(&row("delivered", Some(0), None), 10 * minute), "no callback");
+        assert_eq!(callback_status(&row("delivered", Some(0), Some(5)), 99 * minute), "received");
+        assert_eq!(callback_status(&row("queued", None, None), 99 * minute), "");
+    }
+
+    #[test]
+    fn columns_are_learnt_in_order_and_cells_are_formula_safe() {
+        let mut columns = Columns::default();
+        let (plain, enriched) = (row("delivered", Some(0), None), row("delivered", Some(0), Some(1)));
+        columns.learn(&plain);
+        columns.learn(&enriched);
+        assert!(columns.header().ends_with("email,Notes,enriched.title,enriched.size\r\n"), "{}", columns.header());
+        let line = columns.line(&enriched, 0);
+        assert!(line.ends_with("a@b.co,'=cmd(),CTO,12\r\n"), "{line}");
+        assert!(columns.line(&plain, 0).ends_with("a@b.co,'=cmd(),,\r\n"));
+    }
+}
