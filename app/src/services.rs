@@ -5,8 +5,8 @@
 use crate::{
     domain::{
         CallbackSettings, ClayTable, CurrentUser, ImportSummary, NewToken, Role, TableDelivery, TableDeliveryInput,
-        TableInput, TokenSummary, UserSummary, Webhook,
-        WebhookChange, WebhookInput, Workspace, WorkspaceInput, WorkspaceOverview,
+        TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput, Workspace, WorkspaceInput,
+        WorkspaceOverview,
     },
     error::AppError,
     ingest::{Fallback, Rule},

@@ -48,10 +48,11 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
-    let app = crate::build_app(db.clone(), &args, addr).await?;
+    let heartbeat = (!args.no_worker).then(crate::delivery::Heartbeat::default);
+    let app = crate::build_app(db.clone(), &args, addr, heartbeat.clone()).await?;
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = (!args.no_worker).then(|| {
-        tokio::spawn(crate::run_worker(db, args.worker.clone(), async move {
+    let worker = heartbeat.map(|heartbeat| {
+        tokio::spawn(crate::run_worker(db, args.worker.clone(), Some(heartbeat), async move {
             let _ = worker_stopped.await;
         }))
     });
@@ -68,7 +69,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
 async fn worker(global: &GlobalArgs, args: crate::config::WorkerArgs) -> anyhow::Result<()> {
     let db = connect(global).await?;
     println!("Kiln's delivery worker is running (Ctrl-C to stop)");
-    crate::run_worker(db, args, shutdown_signal()).await
+    crate::run_worker(db, args, None, shutdown_signal()).await
 }
 
 async fn token(global: &GlobalArgs, command: TokenCommand) -> anyhow::Result<()> {

@@ -87,6 +87,10 @@ pub struct ServeArgs {
     #[arg(long, env = "KILN_NO_WORKER")]
     pub no_worker: bool,
 
+    /// Addresses (CIDR, comma-separated) that may read `/metrics` without an API token.
+    #[arg(long, env = "KILN_METRICS_ALLOW", value_delimiter = ',', default_value = "127.0.0.1/32,::1/128")]
+    pub metrics_allow: Vec<ipnet::IpNet>,
+
     #[command(flatten)]
     pub worker: WorkerArgs,
 }

@@ -13,6 +13,7 @@ pub mod exports;
 pub mod http;
 pub mod imports;
 pub mod ingest;
+pub mod metrics;
 pub mod planning;
 pub mod sandbox;
 pub mod secret;
@@ -37,7 +38,13 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
 /// Everything `kiln serve` runs, wired to `db`.
-pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Result<Router> {
+/// `worker` is the heartbeat of the delivery worker this process runs, if it runs one.
+pub async fn build_app(
+    db: Db,
+    args: &ServeArgs,
+    addr: SocketAddr,
+    worker: Option<delivery::Heartbeat>,
+) -> anyhow::Result<Router> {
     let sessions = Sessions::open(&db).await.context("cannot prepare the session table")?;
     tokio::spawn(sessions.clone().continuously_delete_expired(Duration::from_secs(3600)));
 
@@ -49,7 +56,10 @@ pub async fn build_app(db: Db, args: &ServeArgs, addr: SocketAddr) -> anyhow::Re
         .build();
     let public_origin = args.public_url.as_ref().map(|url| url.origin().to_owned());
     let secure_cookies = args.public_url.as_ref().is_some_and(|url| url.is_https());
-    let state = AppState::new(leptos_options, db.clone(), public_origin, local_origin(addr));
+    let mut state = AppState::new(leptos_options, db.clone(), public_origin, local_origin(addr))
+        .context("cannot set up the metrics registry")?;
+    state.metrics_allow = args.metrics_allow.clone().into();
+    state.worker = worker;
     planning::seed(&db).await.context("cannot seed the plan catalog")?;
     if !args.no_sandbox {
         demo::ensure(&db, addr).await.context("cannot create the demo workspace")?;
@@ -74,15 +84,22 @@ pub fn local_origin(addr: SocketAddr) -> String {
 }
 
 /// Runs the delivery worker with the system clock and real HTTP until `stop` resolves.
-pub async fn run_worker(db: Db, args: config::WorkerArgs, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+pub async fn run_worker(
+    db: Db,
+    args: config::WorkerArgs,
+    heartbeat: Option<delivery::Heartbeat>,
+    stop: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let settings = args.settings();
     let transport = delivery::transport::HttpTransport::new(std::time::Duration::from_secs(args.send_timeout.max(1)))
         .context("cannot build the HTTP client")?;
     tracing::info!(senders = settings.senders, "the delivery worker is running");
-    delivery::Worker::new(db, transport, delivery::SystemClock, settings)
-        .run(stop)
-        .await
-        .context("the delivery worker stopped on a database error")
+    let worker = delivery::Worker::new(db, transport, delivery::SystemClock, settings);
+    let worker = match heartbeat {
+        Some(heartbeat) => worker.with_heartbeat(heartbeat),
+        None => worker,
+    };
+    worker.run(stop).await.context("the delivery worker stopped on a database error")
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

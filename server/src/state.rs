@@ -2,6 +2,8 @@
 
 use crate::{
     auth::throttle::Throttle,
+    delivery::Heartbeat,
+    metrics::Metrics,
     store::{Db, users},
 };
 use axum::extract::FromRef;
@@ -20,20 +22,33 @@ pub struct AppState {
     pub public_origin: Option<String>,
     /// Where Clay's HTTP API column reaches Kiln: the public origin, else the local address.
     pub callback_origin: String,
+    pub metrics: Arc<Metrics>,
+    /// Who may read `/metrics` without a token.
+    pub metrics_allow: Arc<[ipnet::IpNet]>,
+    /// The delivery worker of this process, if it runs one.
+    pub worker: Option<Heartbeat>,
     /// Latches to true once a user exists; users are never deleted, so it never goes back.
     setup_done: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, db: Db, public_origin: Option<String>, local_origin: String) -> Self {
-        AppState {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        db: Db,
+        public_origin: Option<String>,
+        local_origin: String,
+    ) -> Result<Self, prometheus::Error> {
+        Ok(AppState {
             leptos_options,
             db,
             throttle: Throttle::default(),
             callback_origin: public_origin.clone().unwrap_or(local_origin),
+            metrics: Arc::new(Metrics::new()?),
+            metrics_allow: Arc::new([]),
+            worker: None,
             public_origin,
             setup_done: Arc::new(AtomicBool::new(false)),
-        }
+        })
     }
 
     /// Whether the first admin exists (after which `/setup` is gone).

@@ -647,7 +647,8 @@ async fn the_export_has_each_lead_its_state_and_enrichment_and_flags_missing_cal
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
     let (_, table) = workspace(&api, None, 2.0).await;
     webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
-    let response = api.put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "callback_timeout_minutes": 5 })).await;
+    let response =
+        api.put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "callback_timeout_minutes": 5 })).await;
     assert_status(&response, StatusCode::OK);
     let import = api.csv(table, leads(3, "x")).await["id"].as_i64().unwrap();
     let clock = ManualClock::at(store::now_millis());
@@ -676,4 +677,49 @@ async fn the_export_has_each_lead_its_state_and_enrichment_and_flags_missing_cal
     assert!(enriched.contains(",delivered,") && enriched.contains(",received,3,"), "{enriched}");
     assert!(enriched.ends_with(",\"'=HYPERLINK(\"\"x\"\")\",VP"), "formula-safe: {enriched}");
     assert_eq!(rows.iter().filter(|row| row.contains(",no callback,")).count(), 2, "{export}");
+}
+
+#[tokio::test]
+async fn metrics_report_the_ledger_to_allowed_addresses_or_token_holders() {
+    let api = Api::on(TestApp::spawn_with(|args| args.metrics_allow = Vec::new()).await).await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).up_to_n_times(2).mount(&clay).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (workspace, table) = workspace(&api, Some(1_000), 2.0).await;
+    let hook = webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    api.csv(table, leads(5, "m")).await;
+    let clock = ManualClock::at(store::now_millis());
+    drain(&mut worker(&api.app.db, &clock, 1, 8), &clock, 1).await;
+    let kiln_id = received(&clay).await[0].0["kiln_id"].as_str().unwrap().to_owned();
+    assert_eq!(call_back(&api, table, json!({ "kiln_id": kiln_id, "credits_used": 1.5 })).await, StatusCode::OK);
+
+    let anonymous = api.client.get(api.app.url("/metrics")).send().await.unwrap();
+    assert_status(&anonymous, StatusCode::UNAUTHORIZED);
+    let viewer = api.app.token("prometheus", app::domain::Role::Viewer).await;
+    let response = api.client.get(api.app.url("/metrics")).bearer_auth(viewer).send().await.unwrap();
+    assert_status(&response, StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        let line = text.lines().find(|line| line.starts_with(series)).unwrap_or_else(|| panic!("{series} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let w = format!("workspace=\"{workspace}\"");
+    // One step with one sender: one lead answered 503 and retries; the others wait their turn.
+    assert_eq!(value(&format!("kiln_leads{{state=\"retrying\",{w}}}")), 1.0);
+    assert_eq!(value(&format!("kiln_leads{{state=\"queued\",{w}}}")), 4.0);
+    assert_eq!(value(&format!("kiln_lead_answers{{state=\"retrying\",status=\"503\",{w}}}")), 1.0);
+    assert_eq!(value(&format!("kiln_budget_credits{{kind=\"budget\",{w}}}")), 1_000.0);
+    assert_eq!(value(&format!("kiln_budget_credits{{kind=\"reserved\",{w}}}")), 0.0);
+    assert_eq!(value(&format!("kiln_webhook_used{{state=\"active\",table=\"{table}\",webhook=\"{hook}\",{w}}}")), 1.0);
+    assert_eq!(
+        value(&format!("kiln_webhook_usable{{state=\"active\",table=\"{table}\",webhook=\"{hook}\",{w}}}")),
+        45_000.0
+    );
+    assert!(text.contains("process_resident_memory_bytes"), "the usual process metrics");
+
+    let ready = api.client.get(api.app.url("/readyz")).send().await.unwrap();
+    assert_status(&ready, StatusCode::OK);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!((ready["database"].as_str(), ready["worker"].as_str()), (Some("ok"), Some("not in this process")));
 }

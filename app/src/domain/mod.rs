@@ -10,7 +10,6 @@ pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, Use
 pub use imports::{DeliveryCounts, ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
 pub use workspace::{
-    BudgetSnapshot, CallbackSettings, ClayTable, Priority, TableDelivery, TableDeliveryInput, TableInput, TableOverview,
-    Webhook, WebhookChange, WebhookInput, WebhookState,
-    Workspace, WorkspaceInput, WorkspaceOverview,
+    BudgetSnapshot, CallbackSettings, ClayTable, Priority, TableDelivery, TableDeliveryInput, TableInput,
+    TableOverview, Webhook, WebhookChange, WebhookInput, WebhookState, Workspace, WorkspaceInput, WorkspaceOverview,
 };

@@ -14,7 +14,8 @@ use axum::{
 /// How a path is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone: sign-in, first-run set-up, health, static assets.
+    /// Anyone: sign-in, first-run set-up, health, static assets. (`/metrics` checks the caller's
+    /// address or token itself.)
     Public,
     /// A page: anonymous visitors are sent to `/login`.
     Page,
@@ -25,7 +26,8 @@ pub enum Access {
 }
 
 pub fn classify(path: &str) -> Access {
-    const PUBLIC: [&str; 7] = ["/login", "/logout", "/setup", "/healthz", "/readyz", "/favicon.svg", "/favicon.ico"];
+    const PUBLIC: [&str; 8] =
+        ["/login", "/logout", "/setup", "/healthz", "/readyz", "/metrics", "/favicon.svg", "/favicon.ico"];
     if PUBLIC.contains(&path) || path.starts_with("/pkg/") || path == "/api/whoami" || path == "/api/v1/openapi.json"
         // Callbacks carry their table's token; the sandbox stands in for Clay and checks its own.
         || path.starts_with("/api/v1/callbacks/")
@@ -149,7 +151,7 @@ fn server_fn_unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn bearer_principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, Error> {
+pub(crate) async fn bearer_principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, Error> {
     let Some(secret) =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(tokens::from_authorization)
     else {

@@ -64,6 +64,21 @@ impl Clock for ManualClock {
     }
 }
 
+/// When the worker last went round its loop, for `/readyz`.
+#[derive(Debug, Clone, Default)]
+pub struct Heartbeat(Arc<AtomicI64>);
+
+impl Heartbeat {
+    fn beat(&self, now: i64) {
+        self.0.store(now, Ordering::Relaxed);
+    }
+
+    /// Unix milliseconds of the last round; 0 before the first.
+    pub fn last(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// Requests in flight at once, across workspaces.
@@ -130,11 +145,18 @@ pub struct Worker<T: Transport, C: Clock> {
     clock: C,
     settings: Settings,
     buckets: HashMap<i64, TokenBucket>,
+    heartbeat: Option<Heartbeat>,
 }
 
 impl<T: Transport, C: Clock> Worker<T, C> {
     pub fn new(db: Db, transport: T, clock: C, settings: Settings) -> Self {
-        Worker { db, transport: Arc::new(transport), clock, settings, buckets: HashMap::new() }
+        Worker { db, transport: Arc::new(transport), clock, settings, buckets: HashMap::new(), heartbeat: None }
+    }
+
+    /// Reports each round of [`Worker::run`] to `heartbeat`.
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = Some(heartbeat);
+        self
     }
 
     /// Claims what the buckets allow (at most `senders`) and the forwards that are due, sends it
@@ -176,6 +198,9 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         let mut pending_since = 0;
         loop {
             let now = self.clock.now();
+            if let Some(heartbeat) = &self.heartbeat {
+                heartbeat.beat(now);
+            }
             if !stopping && last_housekeeping.is_none_or(|last| now - last >= 200) {
                 self.housekeeping(now).await?;
                 last_housekeeping = Some(now);

@@ -216,11 +216,7 @@ fn dedupe_key(person: &Person) -> Option<String> {
 /// personal fields were purged is still recognised when it comes again.
 pub fn digest(key: &str) -> String {
     use sha2::{Digest, Sha256};
-    use std::fmt::Write;
-    Sha256::digest(key.as_bytes())[..16].iter().fold(String::with_capacity(32), |mut hex, byte| {
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    })
+    hex::encode(&Sha256::digest(key.as_bytes())[..16])
 }
 
 fn write_json_string(out: &mut Vec<u8>, value: &str) {

@@ -10,6 +10,7 @@ pub mod forwarding;
 pub mod imports;
 pub mod leads;
 pub mod login_failures;
+pub mod metrics;
 pub mod planner;
 pub mod routing;
 pub mod sessions;

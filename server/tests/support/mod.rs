@@ -41,10 +41,11 @@ impl TestApp {
             // Tests that want the sandbox and its demo workspace turn it on.
             no_sandbox: true,
             no_worker: true,
+            metrics_allow: vec!["127.0.0.1/32".parse().unwrap()],
             worker: kiln::config::WorkerArgs::default(),
         };
         configure(&mut args);
-        let app = kiln::build_app(db.clone(), &args, addr).await.expect("app");
+        let app = kiln::build_app(db.clone(), &args, addr, None).await.expect("app");
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(kiln::serve(listener, app, async move {
             let _ = stopped.await;

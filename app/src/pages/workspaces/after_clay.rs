@@ -36,9 +36,7 @@ fn CallbackColumn(table_id: i64) -> impl IntoView {
     let opened = RwSignal::new(false);
     let settings = Resource::new(
         move || opened.get(),
-        move |opened| async move {
-            if opened { super::callback_settings(table_id).await.map(Some) } else { Ok(None) }
-        },
+        move |opened| async move { if opened { super::callback_settings(table_id).await.map(Some) } else { Ok(None) } },
     );
     let rotate = ServerAction::<RotateCallback>::new();
     let shown = move || match rotate.value().get() {
@@ -122,7 +120,8 @@ fn ForwardingForm(delivery: TableDelivery) -> impl IntoView {
             Err(error) => invalid.set(Some(error)),
         }
     };
-    let placeholder = delivery.forward_url_masked.clone().unwrap_or_else(|| "https://crm.example.com/hooks/leads".into());
+    let placeholder =
+        delivery.forward_url_masked.clone().unwrap_or_else(|| "https://crm.example.com/hooks/leads".into());
     view! {
         <details class="forwarding">
             <summary>"Callback deadline and stream-through"</summary>

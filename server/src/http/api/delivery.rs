@@ -169,7 +169,8 @@ async fn callback(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response> {
-    let offered = headers.get(workspaces::CALLBACK_TOKEN_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let offered =
+        headers.get(workspaces::CALLBACK_TOKEN_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let expected = store::tables::callback_token(&state.db, table_id).await?;
     // Compared as hashes: equal lengths, and no early exit on the secret's own bytes.
     let valid = expected.is_some_and(|token| !offered.is_empty() && tokens::hash(offered) == tokens::hash(&token));
