@@ -60,6 +60,17 @@ async fn after_kill_9_and_a_restart_every_lead_arrives_and_resends_stay_within_t
     let client = reqwest::Client::new();
     let mut server = start(dir.path(), port);
     wait_healthy(&client, &base).await;
+    // Ready once its delivery worker goes round its loop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ready: Value = client.get(format!("{base}/readyz")).send().await.unwrap().json().await.unwrap();
+        if ready["worker"] == "ok" {
+            assert_eq!(ready["status"], "ready", "{ready}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the worker never reported in: {ready}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let post = |path: &str, body: Value| {
         let request = client.post(format!("{base}/api/v1{path}")).bearer_auth(&token).json(&body);
