@@ -12,6 +12,8 @@ use crate::{
 use prometheus::{GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 pub struct Metrics {
+    /// One scrape at a time: each resets the gauges and fills them again.
+    rendering: tokio::sync::Mutex<()>,
     registry: Registry,
     leads: IntGaugeVec,
     answers: IntGaugeVec,
@@ -90,12 +92,14 @@ impl Metrics {
                 &["workspace"],
             )?,
             alerts: gauge_vec(&registry, "kiln_alerts_open", "Open alerts by kind.", &["kind"])?,
+            rendering: tokio::sync::Mutex::new(()),
             registry,
         })
     }
 
     /// Reads the ledger and renders every metric.
     pub async fn render(&self, db: &Db, now: i64) -> Result<String> {
+        let _one_at_a_time = self.rendering.lock().await;
         for vec in [&self.leads, &self.answers, &self.webhook_used, &self.webhook_usable, &self.alerts] {
             vec.reset();
         }

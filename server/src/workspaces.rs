@@ -349,6 +349,7 @@ pub async fn set_table_delivery(
         settings.callback_timeout_mins = i64::from(minutes);
     }
     if let Some(url) = &input.forward_url {
+        let before = settings.forward_url.clone();
         settings.forward_url = if url.trim().is_empty() {
             None
         } else {
@@ -357,6 +358,13 @@ pub async fn set_table_delivery(
             })?;
             Some(url.expose().to_owned())
         };
+        if settings.forward_url != before {
+            // The old destination's secret never goes to a new one; nothing to purge without one.
+            settings.forward_auth = None;
+            if settings.forward_url.is_none() {
+                settings.purge_after_forward = false;
+            }
+        }
     }
     if let Some(auth) = &input.forward_auth {
         let auth = auth.trim();

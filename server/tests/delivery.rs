@@ -705,10 +705,11 @@ async fn metrics_report_the_ledger_to_allowed_addresses_or_token_holders() {
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
     let w = format!("workspace=\"{workspace}\"");
-    // One step with one sender: one lead answered 503 and retries; the others wait their turn.
-    assert_eq!(value(&format!("kiln_leads{{state=\"retrying\",{w}}}")), 1.0);
+    // One step with one sender: one lead was answered 503, yet Clay called back for it (so it
+    // is delivered); the others wait their turn.
+    assert_eq!(value(&format!("kiln_leads{{state=\"delivered\",{w}}}")), 1.0);
     assert_eq!(value(&format!("kiln_leads{{state=\"queued\",{w}}}")), 4.0);
-    assert_eq!(value(&format!("kiln_lead_answers{{state=\"retrying\",status=\"503\",{w}}}")), 1.0);
+    assert_eq!(value(&format!("kiln_lead_answers{{state=\"delivered\",status=\"503\",{w}}}")), 1.0);
     assert_eq!(value(&format!("kiln_budget_credits{{kind=\"budget\",{w}}}")), 1_000.0);
     assert_eq!(value(&format!("kiln_budget_credits{{kind=\"reserved\",{w}}}")), 0.0);
     assert_eq!(value(&format!("kiln_webhook_used{{state=\"active\",table=\"{table}\",webhook=\"{hook}\",{w}}}")), 1.0);
@@ -722,4 +723,28 @@ async fn metrics_report_the_ledger_to_allowed_addresses_or_token_holders() {
     assert_status(&ready, StatusCode::OK);
     let ready: Value = ready.json().await.unwrap();
     assert_eq!((ready["database"].as_str(), ready["worker"].as_str()), (Some("ok"), Some("not in this process")));
+}
+
+#[tokio::test]
+async fn a_lead_clay_called_back_for_is_never_sent_again_even_if_its_send_seemed_to_fail() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    // Clay took the row but the answer was lost (a 503 stands in for it).
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 2.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(1, "r")).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 1, 8);
+    drain(&mut worker, &clock, 1).await;
+    assert_eq!(n(&delivery(&api, import).await, "retrying"), 1);
+    let kiln_id = received(&clay).await[0].0["kiln_id"].as_str().unwrap().to_owned();
+    assert_eq!(call_back(&api, table, json!({ "kiln_id": kiln_id, "credits_used": 2 })).await, StatusCode::OK);
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "retrying"), n(&d, "called_back")), (1, 0, 1), "{d}");
+    clock.advance(60_000);
+    drain(&mut worker, &clock, 3).await;
+    assert_eq!(received(&clay).await.len(), 1, "not sent again");
+    let budget = api.get("/api/v1/workspaces/1/budget").await;
+    assert_eq!((budget["reserved"].as_f64(), budget["spent"].as_f64()), (Some(0.0), Some(2.0)), "{budget}");
 }

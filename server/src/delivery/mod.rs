@@ -217,8 +217,9 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                     claimed += 1;
                     tokio::spawn(async move {
                         let answer = transport.send(&job.submission()).await;
-                        drop(permit);
+                        // The answer first: a free permit tells the loop nothing is left to wait for.
                         let _ = answered.send((job, answer));
+                        drop(permit);
                     });
                 }
             }

@@ -182,7 +182,7 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
     let candidates_sql = format!(
         "SELECT l.id, l.table_id, l.payload, l.attempts, t.credits_per_lead
          FROM leads l JOIN clay_tables t ON t.id = l.table_id
-         WHERE l.workspace_id = $1 AND l.state = 'queued'
+         WHERE l.workspace_id = $1 AND l.state = 'queued' AND l.callback_at IS NULL
          ORDER BY l.priority DESC, l.id LIMIT $2{lock}"
     );
     let workspace_sql = match db {
@@ -613,7 +613,12 @@ pub async fn apply_callback(
         let mut tx = pool.begin().await?;
         // The write first (see `claim`); it only succeeds once per lead.
         let settled: Option<(i64, Option<i64>, Option<f64>, f64)> = sqlx::query_as(
+            // A lead Clay called back for has reached Clay, whatever the network said: one that
+            // waits for a retry (or was re-queued after its lease) is delivered, never sent again.
             "UPDATE leads SET callback_at = $3, enrichment = $4,
+                 state = CASE WHEN state IN ('queued', 'retrying', 'waiting', 'paused', 'cancelled', 'dead')
+                              THEN 'delivered' ELSE state END,
+                 delivered_at = CASE WHEN state = 'in_flight' THEN delivered_at ELSE COALESCE(delivered_at, $3) END,
                  credits_used = COALESCE($5, credits_reserved, (SELECT credits_per_lead FROM clay_tables WHERE id = $2)),
                  forward_state = CASE WHEN (SELECT forward_url FROM clay_tables WHERE id = $2) IS NULL THEN NULL
                                       ELSE 'queued' END,

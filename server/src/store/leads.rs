@@ -176,3 +176,37 @@ pub async fn export_page(db: &Db, import_id: i64, after: i64, limit: i64) -> Res
     .fetch_all(pool)
     .await)
 }
+
+/// Leads stored before dedupe keys were hashed keep a plain key (`e:ada@…`, `d:…`): it is
+/// replaced by its hash, so they stay duplicates of the same lead coming again, and a purge
+/// leaves no email behind. A lead imported again since (its hash taken) keeps its own row with
+/// a marked key. Runs at start-up; does nothing once done.
+pub async fn hash_plain_dedupe_keys(db: &Db) -> Result<u64, sqlx::Error> {
+    let mut hashed = 0;
+    loop {
+        let plain: Vec<(i64, String)> = on_db!(db, pool => sqlx::query_as(
+            "SELECT id, dedupe_key FROM leads WHERE dedupe_key LIKE '_:%' ORDER BY id LIMIT 1000",
+        )
+        .fetch_all(pool)
+        .await)?;
+        if plain.is_empty() {
+            return Ok(hashed);
+        }
+        for (id, key) in plain {
+            let digest = crate::ingest::lead::digest(&key);
+            let marked = format!("{digest}-{id}");
+            on_db!(db, pool => sqlx::query(
+                "UPDATE leads SET dedupe_key = CASE WHEN EXISTS (
+                     SELECT 1 FROM leads o WHERE o.workspace_id = leads.workspace_id AND o.dedupe_key = $2) THEN $3 ELSE $2 END
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&digest)
+            .bind(&marked)
+            .execute(pool)
+            .await
+            .map(drop))?;
+            hashed += 1;
+        }
+    }
+}

@@ -22,8 +22,8 @@ pub async fn lead_groups(db: &Db, now: i64) -> Result<Vec<LeadGroup>, sqlx::Erro
         "SELECT workspace_id, state, last_status, COUNT(*) AS leads,
                 SUM(CASE WHEN delivered_at >= $1 THEN 1 ELSE 0 END) AS delivered_last_minute,
                 SUM(CASE WHEN callback_at >= $2 THEN 1 ELSE 0 END) AS callbacks_last_hour,
-                SUM(CASE WHEN callback_at >= $2 AND delivered_at IS NOT NULL THEN callback_at - delivered_at ELSE 0 END)
-                    AS callback_delay_ms
+                CAST(SUM(CASE WHEN callback_at >= $2 AND delivered_at IS NOT NULL THEN callback_at - delivered_at
+                              ELSE 0 END) AS BIGINT) AS callback_delay_ms
          FROM leads GROUP BY workspace_id, state, last_status",
     )
     .bind(now - 60_000)

@@ -87,6 +87,10 @@ impl Db {
             }
         };
         db.migrate().await?;
+        let hashed = leads::hash_plain_dedupe_keys(&db).await.map_err(open)?;
+        if hashed > 0 {
+            tracing::info!(leads = hashed, "dedupe keys of earlier leads replaced by their hashes");
+        }
         Ok(db)
     }
 

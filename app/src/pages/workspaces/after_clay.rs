@@ -109,7 +109,7 @@ fn ForwardingForm(delivery: TableDelivery) -> impl IntoView {
                     Some(url).filter(|u| !u.trim().is_empty())
                 },
                 forward_auth: Some(auth).filter(|a| !a.trim().is_empty()),
-                purge_after_forward: Some(f.text("purge_after_forward") == "on"),
+                purge_after_forward: Some(f.text("purge_after_forward") == "on" && f.text("remove_forward") != "on"),
             })
         })();
         match input {
