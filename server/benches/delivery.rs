@@ -9,7 +9,6 @@ use app::domain::Role;
 use axum::{Router, routing::post};
 use kiln::{
     config::{DatabaseUrl, ServeArgs, WorkerArgs},
-    delivery::{Settings, SystemClock, Worker, transport::HttpTransport},
     store::{self, Db},
 };
 use serde_json::{Value, json};
@@ -83,13 +82,11 @@ async fn main() {
     );
 }
 
+/// The worker exactly as `kiln serve` and `kiln worker` run it.
 fn run_worker(db: &Db, senders: usize) -> tokio::task::JoinHandle<()> {
     let db = db.clone();
-    tokio::spawn(async move {
-        let settings = Settings::new(senders, Duration::from_secs(30), 8);
-        let transport = HttpTransport::new(Duration::from_secs(30)).unwrap();
-        Worker::new(db, transport, SystemClock, settings).run(std::future::pending()).await.unwrap();
-    })
+    let args = WorkerArgs { senders, ..WorkerArgs::default() };
+    tokio::spawn(async move { kiln::run_worker(db, args, None, std::future::pending()).await.unwrap() })
 }
 
 /// Waits until `expected` leads of the import are delivered; returns when the last one was

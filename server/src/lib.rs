@@ -94,6 +94,7 @@ pub async fn run_worker(
     let transport = delivery::transport::HttpTransport::new(std::time::Duration::from_secs(args.send_timeout.max(1)))
         .context("cannot build the HTTP client")?;
     tracing::info!(senders = settings.senders, "the delivery worker is running");
+    let db = db.dedicated(1).await.context("cannot open the worker's database connection")?;
     let worker = delivery::Worker::new(db, transport, delivery::SystemClock, settings);
     let worker = match heartbeat {
         Some(heartbeat) => worker.with_heartbeat(heartbeat),

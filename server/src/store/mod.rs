@@ -101,6 +101,27 @@ impl Db {
         }
     }
 
+    /// A pool of its own to the same database, for the delivery worker: with one SQLite
+    /// connection, every statement of the worker finds its page cache warm (a connection drops
+    /// its cache whenever another one wrote) and never queues behind page requests.
+    pub async fn dedicated(&self, connections: u32) -> Result<Db, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .connect_with(pool.connect_options().as_ref().clone())
+                    .await?,
+            ),
+            Db::Postgres(pool) => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(pool.connect_options().as_ref().clone())
+                    .await?,
+            ),
+        })
+    }
+
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
