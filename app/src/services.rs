@@ -4,9 +4,9 @@
 
 use crate::{
     domain::{
-        CallbackSettings, ClayTable, CurrentUser, ImportSummary, NewToken, Role, TableDelivery, TableDeliveryInput,
-        TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput, Workspace, WorkspaceInput,
-        WorkspaceOverview,
+        AlertView, CallbackSettings, ClayTable, CurrentUser, Dashboard, ImportSummary, NewToken, Role, TableDelivery,
+        TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput, Workspace,
+        WorkspaceInput, WorkspaceOverview,
     },
     error::AppError,
     ingest::{Fallback, Rule},
@@ -22,6 +22,7 @@ pub struct Services {
     pub planner: Arc<dyn Planner>,
     pub workspaces: Arc<dyn Workspaces>,
     pub imports: Arc<dyn Imports>,
+    pub monitoring: Arc<dyn Monitoring>,
 }
 
 /// Users and API tokens (admin only; the server functions check the role before calling).
@@ -90,6 +91,14 @@ pub trait Imports: Send + Sync {
     async fn decide(&self, actor: &CurrentUser, id: i64, mode: String) -> Result<ImportSummary, AppError>;
     /// `pause`, `resume`, `cancel` or `requeue_dead`.
     async fn control(&self, actor: &CurrentUser, id: i64, action: String) -> Result<ImportSummary, AppError>;
+}
+
+/// The live numbers of the dashboard.
+#[async_trait::async_trait]
+pub trait Monitoring: Send + Sync {
+    async fn dashboard(&self) -> Result<Dashboard, AppError>;
+    /// Open alerts, newest first.
+    async fn open_alerts(&self) -> Result<Vec<AlertView>, AppError>;
 }
 
 /// The signed-in user of the request being served, put there by the server's session middleware.

@@ -89,3 +89,71 @@ test('the table shows its HTTP API column settings, rotates the token, and sets 
   await form.getByRole('button', { name: 'Save' }).click();
   await expect(table.getByText('the destination URL must be https://')).toBeVisible();
 });
+
+test('the dashboard follows a sandbox run live, without a reload', async ({ page, context }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await hydrated(page);
+  await expect(page.getByTestId('live-status')).toContainText('● live', { timeout: 10_000 });
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  const card = page.locator('.live-workspace[data-workspace="Demo (sandbox)"]');
+  const delivered = async () =>
+    Number((await card.getByTestId('stat-delivered').locator('.stat-value').innerText()).replace(/,/g, ''));
+  const before = await delivered();
+
+  // Someone else drops a file in another tab.
+  const other = await context.newPage();
+  await other.goto('/imports');
+  await hydrated(other);
+  await other.getByTestId('file-input').setInputFiles(leads('dash', 80));
+  await other.getByTestId('destination').selectOption({ label: 'Demo (sandbox) / Demo leads' });
+  await other.getByTestId('upload').click();
+  await expect(other.getByTestId('outcome').getByTestId('count-accepted')).toHaveText('80');
+
+  // The dashboard sees the deliveries and the callbacks as they happen.
+  await expect.poll(delivered, { timeout: 20_000 }).toBeGreaterThan(before);
+  await expect(card.getByTestId('send-rate')).not.toContainText(/^0\.0 of/);
+  await screenshot(page, 'dashboard-live');
+  await expect.poll(delivered, { timeout: 30_000 }).toBe(before + 80);
+  await expect(card.getByTestId('callbacks')).toContainText(/[1-9][\d,]* received/);
+  await expect(page.getByTestId('dashboard-imports')).toContainText('dash.csv');
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
+test('an alert banner appears when a workspace passes 80% of its credit budget', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await page.goto('/settings/workspaces');
+  await hydrated(page);
+  const create = page.getByTestId('create-workspace');
+  await create.getByLabel('Name').fill('Alerting');
+  await create.getByLabel('Data-credit budget per month').fill('10');
+  await create.getByRole('button', { name: 'Create workspace' }).click();
+  const card = page.locator('[data-workspace="Alerting"]');
+  await expect(card).toBeVisible();
+  const form = card.getByTestId('create-table');
+  await form.getByLabel('Table name').fill('Small');
+  await form.getByLabel('Estimated data credits per lead').fill('2');
+  await form.getByRole('button', { name: 'Add table' }).click();
+  const table = card.locator('[data-table="Small"]');
+  await table.getByText('Add a webhook').click();
+  const hook = table.getByTestId('add-webhook');
+  const origin = new URL(page.url()).origin;
+  await hook.getByLabel('Webhook URL').fill(`${origin}/sandbox/clay/v3/sources/webhook/alerting?workspace=alerting`);
+  await hook.getByRole('button', { name: 'Add webhook' }).click();
+  await expect(table.locator('table.webhooks')).toBeVisible();
+
+  await page.goto('/imports');
+  await hydrated(page);
+  await page.getByTestId('file-input').setInputFiles(leads('budget', 4));
+  await page.getByTestId('destination').selectOption({ label: 'Alerting / Small' });
+  await page.getByTestId('upload').click();
+  await expect(page.getByTestId('outcome').getByTestId('count-accepted')).toHaveText('4');
+
+  // 8 of 10 credits: the worker raises the alert, the banner shows it on every page.
+  const banner = page.getByTestId('alert-banner');
+  await expect(banner).toContainText("Alerting: 80% of this month's 10 data credits", { timeout: 25_000 });
+  await page.goto('/planner');
+  await expect(page.getByTestId('alert-banner')).toContainText('Alerting: 80%');
+  await screenshot(page, 'alert-banner');
+});

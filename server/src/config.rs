@@ -1,6 +1,7 @@
 //! Command line and environment: every flag has an environment fallback, and a `.env` file in the
 //! working directory is read first (see `main`).
 
+use crate::secret::Secret;
 use app::domain::Role;
 use clap::{Args, Parser, Subcommand};
 use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr};
@@ -109,21 +110,32 @@ pub struct WorkerArgs {
     /// Sends a lead gets (on 5xx, timeouts, network errors) before it is dead.
     #[arg(long, env = "KILN_MAX_ATTEMPTS", default_value_t = 8)]
     pub max_attempts: u32,
+
+    /// Where each new alert is posted as Slack-compatible JSON (`{"text": …}`); a secret.
+    #[arg(long, env = "KILN_ALERT_URL", hide_env_values = true)]
+    pub alert_url: Option<Secret>,
+
+    /// Dead leads in one import from which an alert is raised.
+    #[arg(long, env = "KILN_DEAD_ALERT_AT", default_value_t = 100)]
+    pub dead_alert_at: u64,
 }
 
 impl Default for WorkerArgs {
     fn default() -> Self {
-        WorkerArgs { senders: 32, send_timeout: 30, max_attempts: 8 }
+        WorkerArgs { senders: 32, send_timeout: 30, max_attempts: 8, alert_url: None, dead_alert_at: 100 }
     }
 }
 
 impl WorkerArgs {
     pub fn settings(&self) -> crate::delivery::Settings {
-        crate::delivery::Settings::new(
-            self.senders,
-            std::time::Duration::from_secs(self.send_timeout.max(1)),
-            self.max_attempts,
-        )
+        crate::delivery::Settings {
+            dead_alert_at: self.dead_alert_at,
+            ..crate::delivery::Settings::new(
+                self.senders,
+                std::time::Duration::from_secs(self.send_timeout.max(1)),
+                self.max_attempts,
+            )
+        }
     }
 }
 

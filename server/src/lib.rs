@@ -6,6 +6,7 @@ pub mod auth;
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod delivery;
 pub mod demo;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod imports;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod planning;
 pub mod sandbox;
 pub mod secret;
@@ -72,6 +74,7 @@ pub async fn build_app(
             callback_origin: state.callback_origin.clone(),
         }),
         imports: Arc::new(imports::ImportsService { db: db.clone() }),
+        monitoring: Arc::new(dashboard::MonitoringService { db: db.clone(), live: state.dashboard.clone() }),
     };
     let router = http::router(state, sessions, services, secure_cookies);
     Ok(if args.no_sandbox { router } else { router.merge(sandbox::Sandbox::new(db, local_origin(addr)).router()) })
@@ -95,7 +98,8 @@ pub async fn run_worker(
         .context("cannot build the HTTP client")?;
     tracing::info!(senders = settings.senders, "the delivery worker is running");
     let db = db.dedicated(1).await.context("cannot open the worker's database connection")?;
-    let worker = delivery::Worker::new(db, transport, delivery::SystemClock, settings);
+    let notifier = notify::Notifier::new(args.alert_url.clone()).context("cannot build the alert URL's HTTP client")?;
+    let worker = delivery::Worker::new(db, transport, delivery::SystemClock, settings).with_notifier(notifier);
     let worker = match heartbeat {
         Some(heartbeat) => worker.with_heartbeat(heartbeat),
         None => worker,

@@ -2,6 +2,7 @@
 
 use crate::{
     auth::throttle::Throttle,
+    dashboard::Live,
     delivery::Heartbeat,
     metrics::Metrics,
     store::{Db, users},
@@ -27,6 +28,7 @@ pub struct AppState {
     pub metrics_allow: Arc<[ipnet::IpNet]>,
     /// The delivery worker of this process, if it runs one.
     pub worker: Option<Heartbeat>,
+    pub dashboard: Live,
     /// Latches to true once a user exists; users are never deleted, so it never goes back.
     setup_done: Arc<AtomicBool>,
 }
@@ -40,6 +42,7 @@ impl AppState {
     ) -> Result<Self, prometheus::Error> {
         Ok(AppState {
             leptos_options,
+            dashboard: Live::spawn(db.clone()),
             db,
             throttle: Throttle::default(),
             callback_origin: public_origin.clone().unwrap_or(local_origin),

@@ -748,3 +748,87 @@ async fn a_lead_clay_called_back_for_is_never_sent_again_even_if_its_send_seemed
     let budget = api.get("/api/v1/workspaces/1/budget").await;
     assert_eq!((budget["reserved"].as_f64(), budget["spent"].as_f64()), (Some(0.0), Some(2.0)), "{budget}");
 }
+
+#[tokio::test]
+async fn the_dashboard_stream_sends_each_workspace_s_queue_rate_errors_and_callbacks() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(429)).up_to_n_times(1).mount(&clay).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).up_to_n_times(1).mount(&clay).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (workspace, table) = workspace(&api, None, 2.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    api.csv(table, leads(6, "d")).await;
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 1, 8);
+    for _ in 0..4 {
+        worker.step().await.unwrap();
+        clock.advance(11_000); // past the 429's cool-down and the 500's back-off
+    }
+    let delivered: Vec<String> =
+        received(&clay).await.iter().skip(2).map(|(body, _)| body["kiln_id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(call_back(&api, table, json!({ "kiln_id": delivered[0] })).await, StatusCode::OK);
+
+    // Anonymous: no stream.
+    let anonymous = api.client.get(api.app.url("/events/dashboard")).send().await.unwrap();
+    assert_status(&anonymous, StatusCode::UNAUTHORIZED);
+    let browser = api.app.signed_in("viewer@example.com", app::domain::Role::Viewer).await;
+    let mut response = browser.get(api.app.url("/events/dashboard")).send().await.unwrap();
+    assert_status(&response, StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    // Events come at each refresh (every 2 s); the first may predate this test's data.
+    let mut text = String::new();
+    let (event, live) = loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk()).await.unwrap().unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        let Some((complete, rest)) = text.rsplit_once("\n\n") else { continue };
+        let last = complete.rsplit("\n\n").next().unwrap_or(complete).to_owned();
+        text = rest.to_owned();
+        let Some(data) = last.strip_prefix("data: ") else { continue };
+        let event: Value = serde_json::from_str(data).unwrap();
+        let found = event["workspaces"].as_array().unwrap().iter().find(|w| w["id"] == workspace).cloned();
+        if let Some(live) = found.filter(|live| live["delivered"] == 2) {
+            break (event, live);
+        }
+    };
+    // One sender, four steps: a 429 (cool-down), a 500 (retry), then two delivered.
+    assert_eq!(n(&live, "delivered"), 2, "{live}");
+    assert_eq!(n(&live, "retrying") + n(&live, "queued"), 4, "{live}");
+    assert_eq!(live["errors_last_hour"], json!([[429, 1], [500, 1]]), "{live}");
+    assert_eq!(n(&live, "callbacks_last_hour"), 1);
+    assert!(live["send_rate"].as_f64().unwrap() > 0.0, "{live}");
+    assert_eq!(event["imports"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn budget_and_webhook_thresholds_raise_one_alert_each() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, Some(10), 2.0).await;
+    let hook =
+        webhook(&api, table, &format!("{}/hook", clay.uri()), json!({ "lifetime_cap": 10, "safety_margin": 5 })).await;
+    api.csv(table, leads(4, "t")).await;
+    let chat = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/slack")).respond_with(ResponseTemplate::new(200)).mount(&chat).await;
+    let clock = ManualClock::at(store::now_millis());
+    let notifier = kiln::notify::Notifier::new(Some(format!("{}/slack", chat.uri()).into())).unwrap();
+    let mut worker = worker(&api.app.db, &clock, 8, 8).with_notifier(notifier);
+    // Thresholds are checked every 5 s; twelve steps of a second see them twice.
+    drain(&mut worker, &clock, 12).await;
+    let open = store::alerts::open(&api.app.db).await.unwrap();
+    let kinds: Vec<&str> = open.iter().map(|alert| alert.kind.as_str()).collect();
+    // 8 of 10 credits reserved; 4 of 5 usable submissions used.
+    assert_eq!(kinds.iter().filter(|kind| **kind == "budget_80").count(), 1, "{open:?}");
+    assert!(!kinds.contains(&"budget_100"), "{open:?}");
+    assert_eq!(kinds.iter().filter(|kind| **kind == "webhook_80").count(), 1, "{open:?}");
+    assert!(!kinds.contains(&"webhook_full"), "{open:?}");
+    let budget = open.iter().find(|alert| alert.kind == "budget_80").unwrap();
+    assert!(budget.message.contains("80% of this month's 10 data credits"), "{}", budget.message);
+    assert!(open.iter().any(|alert| alert.message.starts_with(&format!("webhook {hook} at 80%"))), "{open:?}");
+    // Each alert reached the alert URL once, as Slack-compatible JSON.
+    let told: Vec<String> =
+        received(&chat).await.into_iter().map(|(body, _)| body["text"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told.iter().any(|text| text.starts_with("Kiln: ") && text.contains("80% of this month's 10")), "{told:?}");
+}

@@ -1,12 +1,14 @@
 //! Types shared by the browser and the server. Pure: no I/O, no feature flags.
 
 mod account;
+mod dashboard;
 pub mod ids;
 mod imports;
 mod time;
 mod workspace;
 
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
+pub use dashboard::{AlertView, Dashboard, WorkspaceLive, format_duration};
 pub use imports::{DeliveryCounts, ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
 pub use workspace::{

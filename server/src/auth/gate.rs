@@ -36,7 +36,7 @@ pub fn classify(path: &str) -> Access {
         Access::Public
     } else if path.starts_with("/api/v1/") || path == "/api/v1" {
         Access::Api
-    } else if path.starts_with("/api/") || path == "/imports/upload" {
+    } else if path.starts_with("/api/") || path == "/imports/upload" || path.starts_with("/events/") {
         // Called by scripts of the page: an expired session gets a 401 to read, not a redirect.
         Access::ServerFn
     } else {

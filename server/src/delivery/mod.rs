@@ -10,6 +10,7 @@ pub mod pacing;
 pub mod policy;
 pub mod transport;
 
+use crate::notify::Notifier;
 use crate::store::{
     Db, alerts,
     delivery::{self, Claim, Claimed, Gate},
@@ -89,6 +90,8 @@ pub struct Settings {
     /// the send timeout, so a slow answer is never taken for a dead worker.
     pub lease: Duration,
     pub policy: RetryPolicy,
+    /// Dead leads in one import from which an alert is raised.
+    pub dead_alert_at: u64,
 }
 
 impl Settings {
@@ -98,6 +101,7 @@ impl Settings {
             batch: 500,
             lease: send_timeout + Duration::from_secs(10),
             policy: RetryPolicy { max_attempts: max_attempts.max(1), ..RetryPolicy::default() },
+            dead_alert_at: 100,
         }
     }
 }
@@ -146,11 +150,28 @@ pub struct Worker<T: Transport, C: Clock> {
     settings: Settings,
     buckets: HashMap<i64, TokenBucket>,
     heartbeat: Option<Heartbeat>,
+    thresholds_checked_at: i64,
+    notifier: Notifier,
 }
 
 impl<T: Transport, C: Clock> Worker<T, C> {
     pub fn new(db: Db, transport: T, clock: C, settings: Settings) -> Self {
-        Worker { db, transport: Arc::new(transport), clock, settings, buckets: HashMap::new(), heartbeat: None }
+        Worker {
+            db,
+            transport: Arc::new(transport),
+            clock,
+            settings,
+            buckets: HashMap::new(),
+            heartbeat: None,
+            thresholds_checked_at: 0,
+            notifier: Notifier::default(),
+        }
+    }
+
+    /// Posts each new alert to the alert URL.
+    pub fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     /// Reports each round of [`Worker::run`] to `heartbeat`.
@@ -264,7 +285,14 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         }
     }
 
-    async fn housekeeping(&self, now: i64) -> Result<(), sqlx::Error> {
+    async fn housekeeping(&mut self, now: i64) -> Result<(), sqlx::Error> {
+        if now - self.thresholds_checked_at >= 5_000 {
+            for message in alerts::check_thresholds(&self.db, now, self.settings.dead_alert_at).await? {
+                tracing::warn!("{message}");
+                self.notifier.tell(&message).await;
+            }
+            self.thresholds_checked_at = now;
+        }
         delivery::release_expired_leases(&self.db, now).await?;
         delivery::promote_due_retries(&self.db, now).await?;
         delivery::unpark(&self.db, now).await?;
@@ -334,6 +362,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 .await?
             {
                 tracing::warn!(workspace = gate.id, table, "{message}");
+                self.notifier.tell(&message).await;
             }
         }
         for table in &claim.out_of_budget {
@@ -352,6 +381,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             .await?
             {
                 tracing::warn!(workspace = gate.id, table, "{message}");
+                self.notifier.tell(&message).await;
             }
         }
         Ok(())
@@ -395,7 +425,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                         );
                         tracing::warn!(webhook = lead.webhook_id, status, "{message}");
                         let subject = format!("webhook:{}", lead.webhook_id);
-                        alerts::raise(
+                        if alerts::raise(
                             &self.db,
                             Some(lead.workspace_id),
                             alerts::WEBHOOK_FAILING,
@@ -403,7 +433,10 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                             &message,
                             now,
                         )
-                        .await?;
+                        .await?
+                        {
+                            self.notifier.tell(&message).await;
+                        }
                     }
                 }
             }

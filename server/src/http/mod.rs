@@ -44,6 +44,7 @@ pub fn router(state: AppState, sessions: Sessions, services: Services, secure_co
         )
         .merge(auth::routes::router())
         .merge(health::router())
+        .route("/events/dashboard", axum::routing::get(crate::dashboard::events))
         .merge(uploads::router())
         .nest("/api/v1", api::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

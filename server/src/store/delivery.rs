@@ -369,6 +369,44 @@ pub async fn record(db: &Db, results: &[(Claimed, Verdict)], now: i64) -> Result
             let condition = format!("l.state = 'in_flight' AND {}", ids_in("l.id", &settled));
             sqlx::query(&release_sql(&condition)).execute(&mut *tx).await?;
         }
+        // The dashboard's roll-ups: deliveries and failed attempts of this minute.
+        let minute = minute_start(now);
+        let mut delivered_by_workspace: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut failed: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+        for (lead, verdict) in results {
+            match verdict {
+                Verdict::Delivered { .. } => *delivered_by_workspace.entry(lead.workspace_id).or_default() += 1,
+                Verdict::Retry { status, .. } | Verdict::Dead { status, .. } => {
+                    *failed.entry((lead.workspace_id, status.map_or(0, i64::from))).or_default() += 1;
+                }
+                Verdict::WebhookRefused { status, .. } => {
+                    *failed.entry((lead.workspace_id, i64::from(*status))).or_default() += 1;
+                }
+            }
+        }
+        for (workspace_id, delivered) in delivered_by_workspace {
+            sqlx::query(
+                "INSERT INTO delivery_minutes (workspace_id, minute_start, delivered) VALUES ($1, $2, $3)
+                 ON CONFLICT (workspace_id, minute_start) DO UPDATE SET delivered = delivery_minutes.delivered + $3",
+            )
+            .bind(workspace_id)
+            .bind(minute)
+            .bind(delivered)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for ((workspace_id, status), attempts) in failed {
+            sqlx::query(
+                "INSERT INTO delivery_errors (workspace_id, minute_start, status, attempts) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (workspace_id, minute_start, status) DO UPDATE SET attempts = delivery_errors.attempts + $4",
+            )
+            .bind(workspace_id)
+            .bind(minute)
+            .bind(status)
+            .bind(attempts)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (lead, verdict) in results {
             let (state, next, counts, status, reason) = match verdict {
                 Verdict::Delivered { .. } => continue,
@@ -395,6 +433,11 @@ pub async fn record(db: &Db, results: &[(Claimed, Verdict)], now: i64) -> Result
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })
+}
+
+/// The first instant of `now`'s minute (unix ms), the key of the dashboard's roll-ups.
+pub fn minute_start(now: i64) -> i64 {
+    now - now.rem_euclid(60_000)
 }
 
 /// The workspace waits until `until` (the longest cool-down wins).
@@ -663,6 +706,14 @@ pub async fn apply_callback(
         .bind(month)
         .bind(reserved.unwrap_or(0.0))
         .bind(used)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO delivery_minutes (workspace_id, minute_start, callbacks) VALUES ($1, $2, 1)
+             ON CONFLICT (workspace_id, minute_start) DO UPDATE SET callbacks = delivery_minutes.callbacks + 1",
+        )
+        .bind(workspace_id)
+        .bind(minute_start(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

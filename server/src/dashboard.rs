@@ -1,0 +1,104 @@
+//! The live dashboard: one task computes the snapshot every couple of seconds and hands it to
+//! every open page over server-sent events, so the cost of the numbers does not grow with the
+//! number of people watching, and each request is answered from memory.
+
+use crate::{
+    error::{Error, Result},
+    state::AppState,
+    store::{self, Db},
+};
+use app::domain::Dashboard;
+use axum::{
+    extract::State,
+    response::sse::{Event, KeepAlive, Sse},
+};
+use futures_util::{Stream, StreamExt, stream};
+use std::{convert::Infallible, sync::Arc, time::Duration};
+use tokio::sync::watch;
+
+/// How often the snapshot is recomputed.
+pub const REFRESH: Duration = Duration::from_secs(2);
+
+/// The latest snapshot, for whoever asks.
+#[derive(Clone)]
+pub struct Live(watch::Receiver<Arc<Dashboard>>);
+
+impl Live {
+    /// Starts the task that keeps the snapshot fresh (it stops when the last `Live` is dropped).
+    pub fn spawn(db: Db) -> Live {
+        let (publish, latest) = watch::channel(Arc::new(Dashboard::default()));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(REFRESH);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match store::dashboard::snapshot(&db, store::now_millis()).await {
+                    Ok(snapshot) => {
+                        if publish.send(Arc::new(snapshot)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => tracing::error!(%error, "cannot compute the dashboard"),
+                }
+            }
+        });
+        Live(latest)
+    }
+
+    /// The latest snapshot; computed on the spot before the first tick has run.
+    pub async fn current(&self, db: &Db) -> Result<Arc<Dashboard>> {
+        let latest = self.0.borrow().clone();
+        if latest.at > 0 {
+            return Ok(latest);
+        }
+        Ok(Arc::new(store::dashboard::snapshot(db, store::now_millis()).await.map_err(Error::from)?))
+    }
+
+    fn updates(&self) -> impl Stream<Item = Arc<Dashboard>> + use<> {
+        let receiver = self.0.clone();
+        stream::unfold((receiver, true), |(mut receiver, first)| async move {
+            if !first && receiver.changed().await.is_err() {
+                return None;
+            }
+            let latest = receiver.borrow_and_update().clone();
+            Some((latest, (receiver, false)))
+        })
+        .filter(|snapshot| std::future::ready(snapshot.at > 0))
+    }
+}
+
+/// GET /events/dashboard: a server-sent event with the whole snapshot at each refresh. The
+/// browser's `EventSource` reconnects by itself.
+pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let events = state
+        .dashboard
+        .updates()
+        .map(|snapshot| Ok(Event::default().data(serde_json::to_string(&*snapshot).unwrap_or_else(|_| "{}".into()))));
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// The pages' view of the dashboard ([`app::services::Monitoring`]).
+pub struct MonitoringService {
+    pub db: Db,
+    pub live: Live,
+}
+
+#[async_trait::async_trait]
+impl app::services::Monitoring for MonitoringService {
+    async fn dashboard(&self) -> Result<Dashboard, app::error::AppError> {
+        Ok(self.live.current(&self.db).await.map(|snapshot| (*snapshot).clone())?)
+    }
+
+    async fn open_alerts(&self) -> Result<Vec<app::domain::AlertView>, app::error::AppError> {
+        let open = store::alerts::open(&self.db).await.map_err(Error::from)?;
+        Ok(open
+            .into_iter()
+            .map(|alert| app::domain::AlertView {
+                id: alert.id,
+                kind: alert.kind,
+                message: alert.message,
+                raised_at: alert.raised_at,
+            })
+            .collect())
+    }
+}

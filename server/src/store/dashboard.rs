@@ -1,0 +1,97 @@
+//! The live dashboard's numbers. Queue depths come from one pass over the (import, state) index;
+//! rates, errors and callbacks from the per-minute roll-ups; missing callbacks from the index of
+//! leads awaiting theirs.
+
+use super::{Db, delivery::minute_start, on_db};
+use app::domain::{Dashboard, WorkspaceLive};
+use std::collections::BTreeMap;
+
+pub async fn snapshot(db: &Db, now: i64) -> Result<Dashboard, sqlx::Error> {
+    let workspaces: Vec<(i64, String, bool, f64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT id, name, demo, rate_per_sec FROM workspaces ORDER BY demo, name",
+    )
+    .fetch_all(pool)
+    .await)?;
+    let mut live: BTreeMap<i64, WorkspaceLive> = workspaces
+        .into_iter()
+        .map(|(id, name, demo, rate_limit)| (id, WorkspaceLive { id, name, demo, rate_limit, ..Default::default() }))
+        .collect();
+
+    let states: Vec<(i64, String, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT i.workspace_id, s.state, SUM(s.n) FROM
+             (SELECT import_id, state, COUNT(*) AS n FROM leads GROUP BY import_id, state) s
+             JOIN imports i ON i.id = s.import_id
+         GROUP BY i.workspace_id, s.state",
+    )
+    .fetch_all(pool)
+    .await)?;
+    for (workspace, state, n) in states {
+        let Some(w) = live.get_mut(&workspace) else { continue };
+        let n = u64::try_from(n).unwrap_or(0);
+        match state.as_str() {
+            "queued" => w.queued += n,
+            "in_flight" => w.in_flight += n,
+            "retrying" => w.retrying += n,
+            "waiting" | "pending" => w.waiting += n,
+            "paused" => w.paused += n,
+            "dead" => w.dead += n,
+            "delivered" => w.delivered += n,
+            _ => {}
+        }
+    }
+
+    // The current minute in full, and the share of the previous one still inside the last 60 s.
+    let this_minute = minute_start(now);
+    let previous_share = 1.0 - (now - this_minute) as f64 / 60_000.0;
+    let minutes: Vec<(i64, i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT workspace_id, minute_start, delivered, callbacks FROM delivery_minutes WHERE minute_start >= $1",
+    )
+    .bind(this_minute - 3_600_000)
+    .fetch_all(pool)
+    .await)?;
+    for (workspace, minute, delivered, callbacks) in minutes {
+        let Some(w) = live.get_mut(&workspace) else { continue };
+        // A minute ahead of this clock counts as the current one (clocks of processes differ).
+        if minute >= this_minute {
+            w.send_rate += delivered as f64 / 60.0;
+        } else if minute == this_minute - 60_000 {
+            w.send_rate += delivered as f64 * previous_share / 60.0;
+        }
+        if minute > this_minute - 3_600_000 {
+            w.callbacks_last_hour += u64::try_from(callbacks).unwrap_or(0);
+        }
+    }
+
+    let errors: Vec<(i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT workspace_id, status, CAST(SUM(attempts) AS BIGINT) FROM delivery_errors WHERE minute_start > $1
+         GROUP BY workspace_id, status",
+    )
+    .bind(this_minute - 3_600_000)
+    .fetch_all(pool)
+    .await)?;
+    for (workspace, status, attempts) in errors {
+        if let Some(w) = live.get_mut(&workspace) {
+            w.errors_last_hour.push((u16::try_from(status).unwrap_or(0), u64::try_from(attempts).unwrap_or(0)));
+        }
+    }
+    for w in live.values_mut() {
+        w.errors_last_hour.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    }
+
+    let missing: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT t.workspace_id, COUNT(*) FROM clay_tables t JOIN leads l ON l.table_id = t.id
+         WHERE l.state = 'delivered' AND l.callback_at IS NULL AND l.delivered_at <= $1 - t.callback_timeout_mins * 60000
+         GROUP BY t.workspace_id",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await)?;
+    for (workspace, n) in missing {
+        if let Some(w) = live.get_mut(&workspace) {
+            w.no_callback = u64::try_from(n).unwrap_or(0);
+        }
+    }
+
+    let imports = super::imports::list(db, None, 8).await?;
+    Ok(Dashboard { at: now, workspaces: live.into_values().collect(), imports })
+}
