@@ -24,6 +24,7 @@ use leptos_router::{
     path,
 };
 use pages::{
+    alerts::AlertsPage,
     home::HomePage,
     imports::ImportsPage,
     login::LoginPage,
@@ -111,6 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deliveries") view=|| view! { <AreaPlaceholder area=Area::Deliveries /> } />
                     <Route path=path!("/webhooks") view=|| view! { <AreaPlaceholder area=Area::Webhooks /> } />
                     <Route path=path!("/budgets") view=|| view! { <AreaPlaceholder area=Area::Budgets /> } />
+                    <Route path=path!("/alerts") view=AlertsPage />
                     <Route path=path!("/settings") view=SettingsPage />
                     <Route path=path!("/settings/users") view={leptos_router::Lazy::<UsersRoute>::new()} />
                     <Route path=path!("/settings/workspaces") view={leptos_router::Lazy::<WorkspacesRoute>::new()} />

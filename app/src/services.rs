@@ -97,8 +97,8 @@ pub trait Imports: Send + Sync {
 #[async_trait::async_trait]
 pub trait Monitoring: Send + Sync {
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
-    /// Open alerts, newest first.
-    async fn open_alerts(&self) -> Result<Vec<AlertView>, AppError>;
+    /// Alerts, newest first: the open ones, or the latest 500 of all.
+    async fn alerts(&self, open_only: bool) -> Result<Vec<AlertView>, AppError>;
 }
 
 /// The signed-in user of the request being served, put there by the server's session middleware.

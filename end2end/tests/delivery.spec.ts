@@ -156,4 +156,9 @@ test('an alert banner appears when a workspace passes 80% of its credit budget',
   await page.goto('/planner');
   await expect(page.getByTestId('alert-banner')).toContainText('Alerting: 80%');
   await screenshot(page, 'alert-banner');
+  await page.getByTestId('alert-banner').getByRole('link', { name: 'All alerts →' }).click();
+  await expect(page.getByRole('heading', { name: 'Alerts', level: 1 })).toBeVisible();
+  const row = page.getByTestId('alerts').locator('tr[data-kind="budget_80"]');
+  await expect(row).toContainText("Alerting: 80% of this month's 10 data credits");
+  await expect(row).toContainText('open');
 });

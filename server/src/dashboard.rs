@@ -89,16 +89,23 @@ impl app::services::Monitoring for MonitoringService {
         Ok(self.live.current(&self.db).await.map(|snapshot| (*snapshot).clone())?)
     }
 
-    async fn open_alerts(&self) -> Result<Vec<app::domain::AlertView>, app::error::AppError> {
-        let open = store::alerts::open(&self.db).await.map_err(Error::from)?;
-        Ok(open
-            .into_iter()
-            .map(|alert| app::domain::AlertView {
-                id: alert.id,
-                kind: alert.kind,
-                message: alert.message,
-                raised_at: alert.raised_at,
-            })
-            .collect())
+    async fn alerts(&self, open_only: bool) -> Result<Vec<app::domain::AlertView>, app::error::AppError> {
+        Ok(alert_views(&self.db, open_only).await?)
     }
+}
+
+/// Alerts as pages and the API show them: the open ones, or the latest 500 of all.
+pub async fn alert_views(db: &Db, open_only: bool) -> Result<Vec<app::domain::AlertView>> {
+    let alerts = if open_only { store::alerts::open(db).await? } else { store::alerts::recent(db, 500).await? };
+    Ok(alerts
+        .into_iter()
+        .map(|alert| app::domain::AlertView {
+            id: alert.id,
+            workspace_id: alert.workspace_id,
+            kind: alert.kind,
+            message: alert.message,
+            raised_at: alert.raised_at,
+            cleared_at: alert.cleared_at,
+        })
+        .collect())
 }

@@ -831,4 +831,12 @@ async fn budget_and_webhook_thresholds_raise_one_alert_each() {
         received(&chat).await.into_iter().map(|(body, _)| body["text"].as_str().unwrap().to_owned()).collect();
     assert_eq!(told.len(), 2, "{told:?}");
     assert!(told.iter().any(|text| text.starts_with("Kiln: ") && text.contains("80% of this month's 10")), "{told:?}");
+
+    let listed = api.get("/api/v1/alerts").await;
+    let kinds: Vec<&str> = listed.as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"budget_80") && kinds.contains(&"webhook_80"), "{listed}");
+    assert!(listed.as_array().unwrap().iter().all(|a| a["cleared_at"].is_null()));
+    let response =
+        api.client.get(api.app.url("/api/v1/alerts?state=gone")).bearer_auth(&api.token).send().await.unwrap();
+    assert_status(&response, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -68,7 +68,7 @@ pub fn AppLayout() -> impl IntoView {
 pub async fn open_alerts() -> Result<Vec<crate::domain::AlertView>, crate::error::AppError> {
     use crate::services::{authorize, respond};
     let (services, _) = authorize(crate::domain::Role::Viewer)?;
-    respond(services.monitoring.open_alerts().await)
+    respond(services.monitoring.alerts(true).await)
 }
 
 /// Open alerts over every page, checked again every 10 seconds while the page is open.
@@ -95,7 +95,8 @@ fn AlertBanner() -> impl IntoView {
                                 <li data-kind=alert.kind>{alert.message}</li>
                             }).collect_view()}
                         </ul>
-                        {(count > 3).then(|| view! { <span class="muted small">{format!("and {} more", count - 3)}</span> })}
+                        {(count > 3).then(|| view! { <span class="muted small">{format!("and {} more · ", count - 3)}</span> })}
+                        <a class="small" href="/alerts">"All alerts →"</a>
                     </div>
                 }
             })}

@@ -17,9 +17,12 @@ pub struct Dashboard {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlertView {
     pub id: i64,
+    pub workspace_id: Option<i64>,
     pub kind: String,
     pub message: String,
     pub raised_at: i64,
+    /// When its cause went away (or was dealt with); `None` while open.
+    pub cleared_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,3 +1,4 @@
+pub mod alerts;
 pub mod home;
 pub mod imports;
 pub mod login;

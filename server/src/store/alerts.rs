@@ -57,6 +57,17 @@ pub async fn clear(db: &Db, kind: &str, subject: &str, now: i64) -> Result<(), s
         .map(drop))
 }
 
+/// The latest alerts, open and cleared, newest first.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Alert>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, workspace_id, kind, subject, message, raised_at, cleared_at FROM alerts
+         ORDER BY raised_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
 /// Open alerts, newest first.
 pub async fn open(db: &Db) -> Result<Vec<Alert>, sqlx::Error> {
     on_db!(db, pool => sqlx::query_as(

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/tables/{id}/after-clay", get(after_clay).put(set_after_clay))
         .route("/imports/{id}/leads.csv", get(enriched_csv))
         .route("/callbacks/{table_id}", post(callback))
+        .route("/alerts", get(alerts))
 }
 
 async fn pause(state: State<AppState>, principal: Principal, id: Path<i64>) -> Result<Json<ImportView>> {
@@ -214,4 +215,25 @@ async fn callback(
             Err(Error::NotFound("lead with this kiln_id in this table"))
         }
     }
+}
+
+#[derive(Deserialize)]
+struct AlertParams {
+    /// `open` (the default) or `all`.
+    state: Option<String>,
+}
+
+/// GET /api/v1/alerts[?state=open|all]: open alerts, or the latest 500 of all, newest first.
+async fn alerts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<AlertParams>,
+) -> Result<Json<Vec<app::domain::AlertView>>> {
+    principal.require(Role::Viewer)?;
+    let open_only = match params.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => return Err(Error::invalid("state", "state must be open or all")),
+    };
+    Ok(Json(crate::dashboard::alert_views(&state.db, open_only).await?))
 }
