@@ -34,6 +34,7 @@ use pages::{
     settings::SettingsPage,
     setup::SetupPage,
     users::UsersPage,
+    webhooks::WebhooksPage,
     workspaces::WorkspacesPage,
 };
 
@@ -110,7 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/planner/compare") view=ComparePage />
                     <Route path=path!("/imports") view={leptos_router::Lazy::<ImportsRoute>::new()} />
                     <Route path=path!("/deliveries") view=|| view! { <AreaPlaceholder area=Area::Deliveries /> } />
-                    <Route path=path!("/webhooks") view=|| view! { <AreaPlaceholder area=Area::Webhooks /> } />
+                    <Route path=path!("/webhooks") view=WebhooksPage />
                     <Route path=path!("/budgets") view=|| view! { <AreaPlaceholder area=Area::Budgets /> } />
                     <Route path=path!("/alerts") view=AlertsPage />
                     <Route path=path!("/settings") view=SettingsPage />

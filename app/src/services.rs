@@ -5,8 +5,8 @@
 use crate::{
     domain::{
         AlertView, CallbackSettings, ClayTable, CurrentUser, Dashboard, ImportSummary, NewToken, Role, TableDelivery,
-        TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput, Workspace,
-        WorkspaceInput, WorkspaceOverview,
+        TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput,
+        WebhooksOutlook, Workspace, WorkspaceInput, WorkspaceOverview,
     },
     error::AppError,
     ingest::{Fallback, Rule},
@@ -97,6 +97,7 @@ pub trait Imports: Send + Sync {
 #[async_trait::async_trait]
 pub trait Monitoring: Send + Sync {
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
+    async fn webhooks(&self) -> Result<WebhooksOutlook, AppError>;
     /// Alerts, newest first: the open ones, or the latest 500 of all.
     async fn alerts(&self, open_only: bool) -> Result<Vec<AlertView>, AppError>;
 }

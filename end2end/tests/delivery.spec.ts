@@ -162,3 +162,21 @@ test('an alert banner appears when a workspace passes 80% of its credit budget',
   await expect(row).toContainText("Alerting: 80% of this month's 10 data credits");
   await expect(row).toContainText('open');
 });
+
+test('the webhooks page shows a gauge per webhook and when each runs out', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await page.goto('/webhooks');
+  await hydrated(page);
+  const card = page.locator('.card[data-workspace="Demo (sandbox)"]');
+  const gauge = card.locator('svg.gauge').first();
+  await expect(gauge).toHaveAttribute('data-usable', '45000');
+  const used = Number(await gauge.getAttribute('data-used'));
+  expect(used).toBeGreaterThan(0);
+  // The bar's width is the share used, in the SVG's own units (240 wide).
+  const width = Number(await gauge.locator('rect.gauge-fill').getAttribute('width'));
+  expect(width).toBeCloseTo((240 * used) / 45000, 0);
+  await expect(card.getByTestId('runs-out').first()).toContainText(/^about \d{4}-\d{2}-\d{2}$/);
+  await expect(card.getByTestId('webhook-need')).toContainText('submissions a day');
+  await screenshot(page, 'webhooks');
+});

@@ -89,6 +89,10 @@ impl app::services::Monitoring for MonitoringService {
         Ok(self.live.current(&self.db).await.map(|snapshot| (*snapshot).clone())?)
     }
 
+    async fn webhooks(&self) -> Result<app::domain::WebhooksOutlook, app::error::AppError> {
+        Ok(webhooks_outlook(&self.db, store::now_millis()).await?)
+    }
+
     async fn alerts(&self, open_only: bool) -> Result<Vec<app::domain::AlertView>, app::error::AppError> {
         Ok(alert_views(&self.db, open_only).await?)
     }
@@ -108,4 +112,25 @@ pub async fn alert_views(db: &Db, open_only: bool) -> Result<Vec<app::domain::Al
             cleared_at: alert.cleared_at,
         })
         .collect())
+}
+
+/// The webhooks page: each webhook's use and outlook, and what each workspace's month still needs.
+pub async fn webhooks_outlook(db: &Db, now: i64) -> Result<app::domain::WebhooksOutlook> {
+    use chrono::{Datelike, TimeZone, Utc};
+    let webhooks = store::dashboard::webhook_outlooks(db, now).await?;
+    let today = Utc.timestamp_millis_opt(now).single().unwrap_or_default();
+    let (year, month) = if today.month() == 12 { (today.year() + 1, 1) } else { (today.year(), today.month() + 1) };
+    let month_end = Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0).single().map_or(now, |t| t.timestamp_millis());
+    let days_left = (month_end - now) as f64 / 86_400_000.0;
+    let mut workspaces: Vec<(i64, String)> = webhooks.iter().map(|h| (h.workspace_id, h.workspace.clone())).collect();
+    workspaces.dedup();
+    let needs = workspaces
+        .iter()
+        .map(|(id, name)| {
+            // New webhooks are counted at the defaults a new webhook gets: Clay's cap less the margin.
+            let usable = crate::workspaces::DEFAULT_LIFETIME_CAP - crate::workspaces::DEFAULT_SAFETY_MARGIN;
+            app::domain::WebhookNeed::of((*id, name), &webhooks, days_left, usable)
+        })
+        .collect();
+    Ok(app::domain::WebhooksOutlook { at: now, webhooks, needs })
 }

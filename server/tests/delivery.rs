@@ -120,6 +120,12 @@ async fn each_lead_is_posted_once_with_its_kiln_id_auth_header_and_idempotency_k
     let d = delivery(&api, import).await;
     assert_eq!((n(&d, "delivered"), n(&d, "queued"), n(&d, "in_flight")), (5, 0, 0), "{d}");
     assert_eq!(api.get(&format!("/api/v1/webhooks/{hook}")).await["used"], 5);
+    // The webhooks page counts them in the last 7 days' pace.
+    let outlook = kiln::dashboard::webhooks_outlook(&api.app.db, store::now_millis()).await.unwrap();
+    let seen = outlook.webhooks.iter().find(|h| h.id == hook).unwrap();
+    assert_eq!((seen.used, seen.usable, seen.last_7_days), (5, 45_000, 5));
+    assert!(seen.exhausted_at(outlook.at).is_some());
+    assert!(!seen.url_masked.contains("/hook"), "masked: {}", seen.url_masked);
     let budget = api.get("/api/v1/workspaces/1/budget").await;
     assert_eq!(budget["reserved"], 10.0, "{budget}");
 }

@@ -8,7 +8,9 @@ mod time;
 mod workspace;
 
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
-pub use dashboard::{AlertView, Dashboard, WorkspaceLive, format_duration};
+pub use dashboard::{
+    AlertView, Dashboard, WebhookNeed, WebhookOutlook, WebhooksOutlook, WorkspaceLive, format_duration,
+};
 pub use imports::{DeliveryCounts, ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
 pub use workspace::{

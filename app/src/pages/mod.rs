@@ -8,4 +8,5 @@ pub mod planner;
 pub mod settings;
 pub mod setup;
 pub mod users;
+pub mod webhooks;
 pub mod workspaces;

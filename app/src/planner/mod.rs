@@ -139,6 +139,11 @@ fn div_ceil(a: u64, b: u64) -> u64 {
     if b == 0 { 0 } else { a.div_ceil(b) }
 }
 
+/// Webhooks that `submissions` use up when Kiln moves on after `usable_per_webhook` of each.
+pub fn webhooks_for(submissions: u64, usable_per_webhook: u64) -> u64 {
+    div_ceil(submissions, usable_per_webhook)
+}
+
 /// How `plan` covers `credits` and `actions` a month, expanding it as far as needed and allowed.
 pub fn fit(plan: &Plan, credits: u64, actions: u64) -> PlanFit {
     let mut result = PlanFit {
@@ -236,7 +241,7 @@ pub fn plan(scenario: &Scenario, catalog: &[Plan]) -> Outcome {
     let usable = scenario.webhook_cap.saturating_sub(scenario.webhook_margin);
     let webhooks_month = div_ceil(leads, scenario.webhook_cap);
     let webhooks_year = div_ceil(leads * 12, scenario.webhook_cap);
-    let webhooks_year_rotating = (usable > 0).then(|| div_ceil(leads * 12, usable));
+    let webhooks_year_rotating = (usable > 0).then(|| webhooks_for(leads * 12, usable));
     if usable == 0 {
         warnings.push(Warning::MarginSwallowsCap);
     } else if leads > usable {

@@ -95,3 +95,46 @@ pub async fn snapshot(db: &Db, now: i64) -> Result<Dashboard, sqlx::Error> {
     let imports = super::imports::list(db, None, 8).await?;
     Ok(Dashboard { at: now, workspaces: live.into_values().collect(), imports })
 }
+
+#[derive(sqlx::FromRow)]
+struct OutlookRow {
+    id: i64,
+    workspace_id: i64,
+    workspace: String,
+    table_name: String,
+    url: String,
+    state: String,
+    used: i64,
+    usable: i64,
+    last_7_days: Option<i64>,
+}
+
+/// Every webhook with its use and the submissions of the last 7 days (from `webhook_days`).
+pub async fn webhook_outlooks(db: &Db, now: i64) -> Result<Vec<app::domain::WebhookOutlook>, sqlx::Error> {
+    let rows: Vec<OutlookRow> = on_db!(db, pool => sqlx::query_as(
+        "SELECT h.id, t.workspace_id, w.name AS workspace, t.name AS table_name, h.url, h.state, h.used,
+                h.lifetime_cap - h.safety_margin AS usable,
+                (SELECT CAST(SUM(d.submissions) AS BIGINT) FROM webhook_days d
+                  WHERE d.webhook_id = h.id AND d.day_start > $1) AS last_7_days
+         FROM webhooks h JOIN clay_tables t ON t.id = h.table_id JOIN workspaces w ON w.id = t.workspace_id
+         ORDER BY w.name, t.name, h.id",
+    )
+    .bind(now - 7 * 86_400_000)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| app::domain::WebhookOutlook {
+            id: row.id,
+            workspace_id: row.workspace_id,
+            workspace: row.workspace,
+            table: row.table_name,
+            url_masked: crate::workspaces::mask_url(&crate::secret::Secret::new(row.url)),
+            active: row.state == "active",
+            state: row.state,
+            used: u64::try_from(row.used).unwrap_or(0),
+            usable: u64::try_from(row.usable).unwrap_or(0),
+            last_7_days: u64::try_from(row.last_7_days.unwrap_or(0)).unwrap_or(0),
+        })
+        .collect())
+}

@@ -262,6 +262,15 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
                 if counted != 1 {
                     continue;
                 }
+                sqlx::query(
+                    "INSERT INTO webhook_days (webhook_id, day_start, submissions) VALUES ($1, $2, $3)
+                     ON CONFLICT (webhook_id, day_start) DO UPDATE SET submissions = webhook_days.submissions + $3",
+                )
+                .bind(room.id)
+                .bind(now - now.rem_euclid(86_400_000))
+                .bind(take as i64)
+                .execute(&mut *tx)
+                .await?;
                 let mut ids = Vec::with_capacity(take);
                 for lead in waiting.by_ref().take(take) {
                     ids.push(lead.id);
