@@ -57,9 +57,10 @@ fn WorkspaceWebhooks(need: WebhookNeed, hooks: Vec<WebhookOutlook>, at: i64) -> 
     let summary = if need.per_day == 0.0 {
         "No submissions in the last 7 days: no new webhook needed this month at that pace.".to_owned()
     } else {
+        let per_day = decimal(need.per_day, 0);
         format!(
-            "{} submissions a day; about {} more this month against {} left on active webhooks: {}.",
-            decimal(need.per_day, 0),
+            "{per_day} {} a day; about {} more this month against {} left on active webhooks: {}.",
+            if per_day == "1" { "submission" } else { "submissions" },
             int(need.expected),
             int(need.room),
             match need.new_webhooks {
