@@ -25,6 +25,7 @@ use leptos_router::{
 };
 use pages::{
     alerts::AlertsPage,
+    audit::AuditPage,
     home::HomePage,
     imports::ImportsPage,
     login::LoginPage,
@@ -114,6 +115,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/webhooks") view=WebhooksPage />
                     <Route path=path!("/budgets") view=|| view! { <AreaPlaceholder area=Area::Budgets /> } />
                     <Route path=path!("/alerts") view=AlertsPage />
+                    <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/settings") view=SettingsPage />
                     <Route path=path!("/settings/users") view={leptos_router::Lazy::<UsersRoute>::new()} />
                     <Route path=path!("/settings/workspaces") view={leptos_router::Lazy::<WorkspacesRoute>::new()} />

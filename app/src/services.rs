@@ -4,8 +4,8 @@
 
 use crate::{
     domain::{
-        AlertView, CallbackSettings, ClayTable, CurrentUser, Dashboard, ImportSummary, NewToken, Role, TableDelivery,
-        TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput,
+        AlertView, AuditEntry, CallbackSettings, ClayTable, CurrentUser, Dashboard, ImportSummary, NewToken, Role,
+        TableDelivery, TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput,
         WebhooksOutlook, Workspace, WorkspaceInput, WorkspaceOverview,
     },
     error::AppError,
@@ -98,6 +98,8 @@ pub trait Imports: Send + Sync {
 pub trait Monitoring: Send + Sync {
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
     async fn webhooks(&self) -> Result<WebhooksOutlook, AppError>;
+    /// The audit log, newest first, before entry `before` when given.
+    async fn audit(&self, before: Option<i64>) -> Result<Vec<AuditEntry>, AppError>;
     /// Alerts, newest first: the open ones, or the latest 500 of all.
     async fn alerts(&self, open_only: bool) -> Result<Vec<AlertView>, AppError>;
 }

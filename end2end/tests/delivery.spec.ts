@@ -180,3 +180,14 @@ test('the webhooks page shows a gauge per webhook and when each runs out', async
   await expect(card.getByTestId('webhook-need')).toContainText(/submissions? a day/);
   await screenshot(page, 'webhooks');
 });
+
+test('the audit log shows who uploaded and who steered deliveries', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await page.goto('/audit');
+  await hydrated(page);
+  const uploads = page.getByTestId('audit').locator('tr[data-action="import.upload"]');
+  await expect(uploads.first()).toContainText(ADMIN.email);
+  await expect(page.getByTestId('audit').locator('tr[data-action="import.pause"]').first()).toContainText(ADMIN.email);
+  await expect(page.getByTestId('audit')).toContainText('workspace.create');
+});

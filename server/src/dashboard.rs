@@ -93,6 +93,10 @@ impl app::services::Monitoring for MonitoringService {
         Ok(webhooks_outlook(&self.db, store::now_millis()).await?)
     }
 
+    async fn audit(&self, before: Option<i64>) -> Result<Vec<app::domain::AuditEntry>, app::error::AppError> {
+        Ok(audit_entries(&self.db, before).await?)
+    }
+
     async fn alerts(&self, open_only: bool) -> Result<Vec<app::domain::AlertView>, app::error::AppError> {
         Ok(alert_views(&self.db, open_only).await?)
     }
@@ -133,4 +137,20 @@ pub async fn webhooks_outlook(db: &Db, now: i64) -> Result<app::domain::Webhooks
         })
         .collect();
     Ok(app::domain::WebhooksOutlook { at: now, webhooks, needs })
+}
+
+/// A page of the audit log (200 entries), newest first.
+pub async fn audit_entries(db: &Db, before: Option<i64>) -> Result<Vec<app::domain::AuditEntry>> {
+    Ok(store::audit::recent(db, before, 200)
+        .await?
+        .into_iter()
+        .map(|entry| app::domain::AuditEntry {
+            id: entry.id,
+            at: entry.at,
+            actor: entry.actor,
+            action: entry.action,
+            subject: entry.subject,
+            detail: entry.detail,
+        })
+        .collect())
 }

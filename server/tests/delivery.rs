@@ -846,3 +846,45 @@ async fn budget_and_webhook_thresholds_raise_one_alert_each() {
         api.client.get(api.app.url("/api/v1/alerts?state=gone")).bearer_auth(&api.token).send().await.unwrap();
     assert_status(&response, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_audit_log_names_who_did_each_change() {
+    let api = Api::new().await;
+    let (_, table) = workspace(&api, Some(1_000), 1.0).await;
+    webhook(&api, table, "http://127.0.0.1:9/hook", json!({})).await;
+    let import = api.csv(table, leads(2, "a")).await["id"].as_i64().unwrap();
+    api.post_ok(&format!("/api/v1/imports/{import}/pause"), json!({})).await;
+    api.post_ok(&format!("/api/v1/imports/{import}/resume"), json!({})).await;
+    api.post_ok(&format!("/api/v1/imports/{import}/priority?priority=high"), json!({})).await;
+    api.post_ok(&format!("/api/v1/imports/{import}/requeue-dead"), json!({})).await;
+    let response =
+        api.put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "callback_timeout_minutes": 9 })).await;
+    assert_status(&response, StatusCode::OK);
+    api.post_ok(&format!("/api/v1/tables/{table}/callback/rotate"), json!({})).await;
+
+    let entries = api.get("/api/v1/audit").await;
+    let entries = entries.as_array().unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in [
+        "workspace.create",
+        "table.create",
+        "webhook.add",
+        "import.upload",
+        "import.pause",
+        "import.resume",
+        "import.priority",
+        "import.requeue_dead",
+        "table.after_clay",
+        "table.rotate_callback_token",
+    ] {
+        assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+    }
+    let upload = entries.iter().find(|e| e["action"] == "import.upload").unwrap();
+    assert_eq!(upload["actor"], "token:ingest-tests");
+    assert_eq!(upload["subject"], format!("import {import}"));
+    assert!(upload["detail"].as_str().unwrap().contains("2 rows: 2 accepted"), "{upload}");
+    // Newest first, and paged by id.
+    assert_eq!(actions[0], "table.rotate_callback_token");
+    let older = api.get(&format!("/api/v1/audit?before={}", entries[0]["id"])).await;
+    assert_eq!(older[0]["action"], "table.after_clay");
+}

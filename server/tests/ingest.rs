@@ -381,6 +381,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("GET", "/imports/{id}/leads.csv"),
         ("POST", "/callbacks/{table_id}"),
         ("GET", "/alerts"),
+        ("GET", "/audit"),
     ];
     let mut served: Vec<(String, String)> = served.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     let mut documented_sorted = documented.clone();

@@ -158,6 +158,18 @@ pub struct WebhooksOutlook {
     pub needs: Vec<WebhookNeed>,
 }
 
+/// One line of the audit log: who did what, when.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    /// A person's email, `token:<name>`, or `kiln` for the command line.
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: Option<String>,
+}
+
 /// "3 h 20 min", "4 min 10 s", "12 s".
 pub fn format_duration(seconds: f64) -> String {
     let total = seconds.max(0.0).round() as u64;

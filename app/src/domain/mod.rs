@@ -9,7 +9,7 @@ mod workspace;
 
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
 pub use dashboard::{
-    AlertView, Dashboard, WebhookNeed, WebhookOutlook, WebhooksOutlook, WorkspaceLive, format_duration,
+    AlertView, AuditEntry, Dashboard, WebhookNeed, WebhookOutlook, WebhooksOutlook, WorkspaceLive, format_duration,
 };
 pub use imports::{DeliveryCounts, ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;

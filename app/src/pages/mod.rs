@@ -1,4 +1,5 @@
 pub mod alerts;
+pub mod audit;
 pub mod home;
 pub mod imports;
 pub mod login;

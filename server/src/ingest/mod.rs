@@ -357,6 +357,16 @@ where
     };
     outcome?;
     let summary = store::imports::find(db, import_id).await?.ok_or(Error::NotFound("import"))?;
+    let detail = format!(
+        "{}{} rows: {} accepted, {} rejected, {} duplicates",
+        summary.filename.as_ref().map(|f| format!("{f}: ")).unwrap_or_default(),
+        summary.counts.rows,
+        summary.counts.accepted,
+        summary.counts.rejected,
+        summary.counts.duplicates
+    );
+    store::audit::record(db, &request.actor, "import.upload", &format!("import {import_id}"), Some(&detail), now)
+        .await?;
     tracing::info!(
         import_id,
         rows = summary.counts.rows,

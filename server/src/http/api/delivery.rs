@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/imports/{id}/leads.csv", get(enriched_csv))
         .route("/callbacks/{table_id}", post(callback))
         .route("/alerts", get(alerts))
+        .route("/audit", get(audit))
 }
 
 async fn pause(state: State<AppState>, principal: Principal, id: Path<i64>) -> Result<Json<ImportView>> {
@@ -236,4 +237,20 @@ async fn alerts(
         Some(_) => return Err(Error::invalid("state", "state must be open or all")),
     };
     Ok(Json(crate::dashboard::alert_views(&state.db, open_only).await?))
+}
+
+#[derive(Deserialize)]
+struct AuditParams {
+    /// Entries older than this entry id (the last `id` of the previous page).
+    before: Option<i64>,
+}
+
+/// GET /api/v1/audit[?before=]: who did what, when; 200 entries a page, newest first.
+async fn audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<AuditParams>,
+) -> Result<Json<Vec<app::domain::AuditEntry>>> {
+    principal.require(Role::Operator)?;
+    Ok(Json(crate::dashboard::audit_entries(&state.db, params.before).await?))
 }
