@@ -43,6 +43,8 @@ bench: build node-tools chromium
 	cargo bench -p server --bench ingest
 	@echo "== Delivery: 100,000 leads to a local endpoint, and 5 minutes of pacing at 10/s against the sandbox"
 	cargo bench -p server --bench delivery
+	@echo "== Monitoring: dashboard requests with 1,000,000 leads and 200 imports"
+	cargo bench -p server --bench dashboard
 
 tools: rust-tools node-tools
 
