@@ -888,3 +888,31 @@ async fn the_audit_log_names_who_did_each_change() {
     let older = api.get(&format!("/api/v1/audit?before={}", entries[0]["id"])).await;
     assert_eq!(older[0]["action"], "table.after_clay");
 }
+
+#[tokio::test]
+async fn a_destination_that_refuses_forwards_raises_one_alert() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let crm = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(404)).mount(&crm).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let response = api
+        .put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "forward_url": format!("{}/gone", crm.uri()) }))
+        .await;
+    assert_status(&response, StatusCode::OK);
+    api.csv(table, leads(2, "f")).await;
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 8, 8);
+    drain(&mut worker, &clock, 1).await;
+    for (body, _) in received(&clay).await {
+        assert_eq!(call_back(&api, table, json!({ "kiln_id": body["kiln_id"] })).await, StatusCode::OK);
+    }
+    drain(&mut worker, &clock, 2).await;
+    assert_eq!(received(&crm).await.len(), 2, "each refused once, not retried");
+    let alerts = api.get("/api/v1/alerts").await;
+    let failing: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "forward_failing").collect();
+    assert_eq!(failing.len(), 1, "{alerts}");
+    assert!(failing[0]["message"].as_str().unwrap().contains("HTTP 404"), "{alerts}");
+}

@@ -444,6 +444,18 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         }
         delivery::record(&self.db, &results, now).await?;
         forwarding::record(&self.db, &forwarded, now).await?;
+        for (forward, verdict) in &forwarded {
+            let (Verdict::Dead { reason, .. } | Verdict::WebhookRefused { reason, .. }) = verdict else { continue };
+            let message = format!(
+                "table {}'s stream-through destination gave up on lead {} ({reason}); check the destination in the table's settings",
+                forward.table_id, forward.lead_id
+            );
+            let subject = format!("table:{}", forward.table_id);
+            if alerts::raise(&self.db, None, alerts::FORWARD_FAILING, &subject, &message, now).await? {
+                tracing::warn!(table = forward.table_id, "{message}");
+                self.notifier.tell(&message).await;
+            }
+        }
         Ok(report)
     }
 }

@@ -11,6 +11,7 @@ pub const WEBHOOK_80: &str = "webhook_80";
 pub const WEBHOOK_FULL: &str = "webhook_full";
 pub const DEAD_LEADS: &str = "dead_leads";
 pub const NO_CALLBACK: &str = "no_callback";
+pub const FORWARD_FAILING: &str = "forward_failing";
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct Alert {
