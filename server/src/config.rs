@@ -116,13 +116,19 @@ pub struct WorkerArgs {
     pub alert_url: Option<Secret>,
 
     /// Dead leads in one import from which an alert is raised.
-    #[arg(long, env = "KILN_DEAD_ALERT_AT", default_value_t = 100)]
+    #[arg(long, env = "KILN_DEAD_ALERT_AT", default_value_t = crate::delivery::DEFAULT_DEAD_ALERT_AT)]
     pub dead_alert_at: u64,
 }
 
 impl Default for WorkerArgs {
     fn default() -> Self {
-        WorkerArgs { senders: 32, send_timeout: 30, max_attempts: 8, alert_url: None, dead_alert_at: 100 }
+        WorkerArgs {
+            senders: 32,
+            send_timeout: 30,
+            max_attempts: 8,
+            alert_url: None,
+            dead_alert_at: crate::delivery::DEFAULT_DEAD_ALERT_AT,
+        }
     }
 }
 

@@ -22,13 +22,18 @@ impl Notifier {
         Ok(Notifier { target: Some((client, url)) })
     }
 
-    pub async fn tell(&self, message: &str) {
-        let Some((client, url)) = &self.target else { return };
+    /// Posts `message` in the background: a slow alert URL never holds up the worker.
+    pub fn tell(&self, message: &str) {
+        let Some((client, url)) = self.target.clone() else { return };
         let body = serde_json::json!({ "text": format!("Kiln: {message}") });
-        match client.post(url.expose()).json(&body).send().await {
-            Ok(response) if response.status().is_success() => {}
-            Ok(response) => tracing::warn!(status = response.status().as_u16(), "the alert URL refused a notification"),
-            Err(_) => tracing::warn!("the alert URL could not be reached"),
-        }
+        tokio::spawn(async move {
+            match client.post(url.expose()).json(&body).send().await {
+                Ok(response) if response.status().is_success() => {}
+                Ok(response) => {
+                    tracing::warn!(status = response.status().as_u16(), "the alert URL refused a notification")
+                }
+                Err(_) => tracing::warn!("the alert URL could not be reached"),
+            }
+        });
     }
 }

@@ -832,7 +832,12 @@ async fn budget_and_webhook_thresholds_raise_one_alert_each() {
     let budget = open.iter().find(|alert| alert.kind == "budget_80").unwrap();
     assert!(budget.message.contains("80% of this month's 10 data credits"), "{}", budget.message);
     assert!(open.iter().any(|alert| alert.message.starts_with(&format!("webhook {hook} at 80%"))), "{open:?}");
-    // Each alert reached the alert URL once, as Slack-compatible JSON.
+    // Each alert reached the alert URL once, as Slack-compatible JSON (sent in the background).
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while received(&chat).await.len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let told: Vec<String> =
         received(&chat).await.into_iter().map(|(body, _)| body["text"].as_str().unwrap().to_owned()).collect();
     assert_eq!(told.len(), 2, "{told:?}");
@@ -915,4 +920,19 @@ async fn a_destination_that_refuses_forwards_raises_one_alert() {
     let failing: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "forward_failing").collect();
     assert_eq!(failing.len(), 1, "{alerts}");
     assert!(failing[0]["message"].as_str().unwrap().contains("HTTP 404"), "{alerts}");
+}
+
+#[tokio::test]
+async fn a_lead_called_back_while_its_lease_ran_out_is_delivered_not_queued_again() {
+    let api = Api::new().await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let import = api.csv(table, leads(1, "l")).await["id"].as_i64().unwrap();
+    // Claimed by a process that then died: in flight with a lease already past.
+    let Db::Sqlite(pool) = &api.app.db else { unreachable!() };
+    sqlx::query("UPDATE leads SET state = 'in_flight', lease_until = 1").execute(pool).await.unwrap();
+    let (kiln_id,): (i64,) = sqlx::query_as("SELECT id FROM leads").fetch_one(pool).await.unwrap();
+    assert_eq!(call_back(&api, table, json!({ "kiln_id": kiln_id.to_string() })).await, StatusCode::OK);
+    store::delivery::release_expired_leases(&api.app.db, store::now_millis()).await.unwrap();
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "queued"), n(&d, "called_back")), (1, 0, 1), "{d}");
 }

@@ -80,6 +80,9 @@ impl Heartbeat {
     }
 }
 
+/// Dead leads in one import from which an alert is raised, unless configured.
+pub const DEFAULT_DEAD_ALERT_AT: u64 = 100;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     /// Requests in flight at once, across workspaces.
@@ -101,7 +104,7 @@ impl Settings {
             batch: 500,
             lease: send_timeout + Duration::from_secs(10),
             policy: RetryPolicy { max_attempts: max_attempts.max(1), ..RetryPolicy::default() },
-            dead_alert_at: 100,
+            dead_alert_at: DEFAULT_DEAD_ALERT_AT,
         }
     }
 }
@@ -289,7 +292,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         if now - self.thresholds_checked_at >= 5_000 {
             for message in alerts::check_thresholds(&self.db, now, self.settings.dead_alert_at).await? {
                 tracing::warn!("{message}");
-                self.notifier.tell(&message).await;
+                self.notifier.tell(&message);
             }
             self.thresholds_checked_at = now;
         }
@@ -362,7 +365,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 .await?
             {
                 tracing::warn!(workspace = gate.id, table, "{message}");
-                self.notifier.tell(&message).await;
+                self.notifier.tell(&message);
             }
         }
         for table in &claim.out_of_budget {
@@ -381,7 +384,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             .await?
             {
                 tracing::warn!(workspace = gate.id, table, "{message}");
-                self.notifier.tell(&message).await;
+                self.notifier.tell(&message);
             }
         }
         Ok(())
@@ -435,7 +438,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                         )
                         .await?
                         {
-                            self.notifier.tell(&message).await;
+                            self.notifier.tell(&message);
                         }
                     }
                 }
@@ -453,7 +456,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             let subject = format!("table:{}", forward.table_id);
             if alerts::raise(&self.db, None, alerts::FORWARD_FAILING, &subject, &message, now).await? {
                 tracing::warn!(table = forward.table_id, "{message}");
-                self.notifier.tell(&message).await;
+                self.notifier.tell(&message);
             }
         }
         Ok(report)

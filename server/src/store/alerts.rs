@@ -146,12 +146,13 @@ pub async fn check_thresholds(db: &Db, now: i64, dead_alert_at: u64) -> Result<V
     }
     clear_others(db, DEAD_LEADS, &current, now).await?;
 
-    let missing: Vec<(i64, i64, String, i64, i64)> = on_db!(db, pool => sqlx::query_as(
+    let sql = format!(
         "SELECT t.id, t.workspace_id, t.name, t.callback_timeout_mins, COUNT(*) FROM clay_tables t
-         JOIN leads l ON l.table_id = t.id
-         WHERE l.state = 'delivered' AND l.callback_at IS NULL AND l.delivered_at <= $1 - t.callback_timeout_mins * 60000
+         JOIN leads l ON l.table_id = t.id WHERE {}
          GROUP BY t.id, t.workspace_id, t.name, t.callback_timeout_mins",
-    )
+        super::delivery::missing_callback("$1")
+    );
+    let missing: Vec<(i64, i64, String, i64, i64)> = on_db!(db, pool => sqlx::query_as(&sql)
     .bind(now)
     .fetch_all(pool)
     .await)?;

@@ -78,11 +78,12 @@ pub async fn snapshot(db: &Db, now: i64) -> Result<Dashboard, sqlx::Error> {
         w.errors_last_hour.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     }
 
-    let missing: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(
-        "SELECT t.workspace_id, COUNT(*) FROM clay_tables t JOIN leads l ON l.table_id = t.id
-         WHERE l.state = 'delivered' AND l.callback_at IS NULL AND l.delivered_at <= $1 - t.callback_timeout_mins * 60000
+    let sql = format!(
+        "SELECT t.workspace_id, COUNT(*) FROM clay_tables t JOIN leads l ON l.table_id = t.id WHERE {}
          GROUP BY t.workspace_id",
-    )
+        super::delivery::missing_callback("$1")
+    );
+    let missing: Vec<(i64, i64)> = on_db!(db, pool => sqlx::query_as(&sql)
     .bind(now)
     .fetch_all(pool)
     .await)?;

@@ -109,6 +109,13 @@ pub async fn release_expired_leases(db: &Db, now: i64) -> Result<u64, sqlx::Erro
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         sqlx::query(&release_sql(&expired)).execute(&mut *tx).await?;
+        // Clay called back while the send was out: it has the lead, which is delivered.
+        sqlx::query(&format!(
+            "UPDATE leads SET state = 'delivered', delivered_at = COALESCE(delivered_at, {now}), lease_until = NULL
+             WHERE {expired} AND callback_at IS NOT NULL"
+        ))
+        .execute(&mut *tx)
+        .await?;
         let released = sqlx::query(&format!(
             "UPDATE leads SET state = 'queued', lease_until = NULL, webhook_id = NULL, credits_reserved = NULL
              WHERE {expired}"
@@ -182,7 +189,7 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
     let candidates_sql = format!(
         "SELECT l.id, l.table_id, l.payload, l.attempts, t.credits_per_lead
          FROM leads l JOIN clay_tables t ON t.id = l.table_id
-         WHERE l.workspace_id = $1 AND l.state = 'queued' AND l.callback_at IS NULL
+         WHERE l.workspace_id = $1 AND l.state = 'queued'
          ORDER BY l.priority DESC, l.id LIMIT $2{lock}"
     );
     let workspace_sql = match db {
@@ -444,6 +451,14 @@ pub async fn record(db: &Db, results: &[(Claimed, Verdict)], now: i64) -> Result
     })
 }
 
+/// A delivered lead `l` of table `t` that Clay has not called back within the table's deadline,
+/// as of the bound parameter `now_param`.
+pub(super) fn missing_callback(now_param: &str) -> String {
+    format!(
+        "l.state = 'delivered' AND l.callback_at IS NULL AND l.delivered_at <= {now_param} - t.callback_timeout_mins * 60000"
+    )
+}
+
 /// The first instant of `now`'s minute (unix ms), the key of the dashboard's roll-ups.
 pub fn minute_start(now: i64) -> i64 {
     now - now.rem_euclid(60_000)
@@ -577,13 +592,14 @@ pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Err
     }
     if counts.delivered > 0 {
         // "No callback": delivered longer ago than the table's deadline, and Clay never called.
-        let (called_back, missing): (Option<i64>, Option<i64>) = on_db!(db, pool => sqlx::query_as(
+        let sql = format!(
             "SELECT SUM(CASE WHEN l.callback_at IS NOT NULL THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN l.callback_at IS NULL AND l.delivered_at <= $2 - t.callback_timeout_mins * 60000
-                             THEN 1 ELSE 0 END)
+                    SUM(CASE WHEN {} THEN 1 ELSE 0 END)
              FROM leads l JOIN clay_tables t ON t.id = l.table_id
              WHERE l.import_id = $1 AND l.state = 'delivered'",
-        )
+            missing_callback("$2")
+        );
+        let (called_back, missing): (Option<i64>, Option<i64>) = on_db!(db, pool => sqlx::query_as(&sql)
         .bind(import_id)
         .bind(super::now_millis())
         .fetch_one(pool)
