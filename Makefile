@@ -28,8 +28,17 @@ build: tools
 ## make test: every test — Rust unit and integration tests, then the browser tests in Chromium.
 test: test-rust test-e2e
 
+# With KILN_TEST_POSTGRES_URL set (CI sets it), the store's suites run a second time on
+# PostgreSQL, each test on a database of its own, with the multi-process tests.
 test-rust: rust-tools
 	cargo test --workspace --locked
+	@if [ -n "$${KILN_TEST_POSTGRES_URL:-}" ]; then \
+		echo "== The store's suites again, on PostgreSQL"; \
+		KILN_TEST_STORE=postgres cargo test -p server --locked \
+			--test auth --test ingest --test delivery --test delivery_properties --test planner --test postgres; \
+	else \
+		echo "KILN_TEST_POSTGRES_URL is not set: the PostgreSQL suites are skipped"; \
+	fi
 
 test-e2e: build node-tools chromium
 	cd end2end && npx playwright test
@@ -45,6 +54,9 @@ bench: build node-tools chromium
 	cargo bench -p server --bench delivery
 	@echo "== Monitoring: dashboard requests with 1,000,000 leads and 200 imports"
 	cargo bench -p server --bench dashboard
+	@echo "== PostgreSQL: leads/s with 1, 2 and 3 kiln worker processes"
+	KILN_BENCH_POSTGRES_URL=$${KILN_BENCH_POSTGRES_URL:-$${KILN_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}} \
+		cargo bench -p server --bench postgres
 
 tools: rust-tools node-tools
 

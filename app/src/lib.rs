@@ -26,6 +26,7 @@ use leptos_router::{
 use pages::{
     alerts::AlertsPage,
     audit::AuditPage,
+    budgets::BudgetsPage,
     home::HomePage,
     imports::ImportsPage,
     login::LoginPage,
@@ -113,7 +114,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/imports") view={leptos_router::Lazy::<ImportsRoute>::new()} />
                     <Route path=path!("/deliveries") view=|| view! { <AreaPlaceholder area=Area::Deliveries /> } />
                     <Route path=path!("/webhooks") view=WebhooksPage />
-                    <Route path=path!("/budgets") view=|| view! { <AreaPlaceholder area=Area::Budgets /> } />
+                    <Route path=path!("/budgets") view=BudgetsPage />
                     <Route path=path!("/alerts") view=AlertsPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/settings") view=SettingsPage />

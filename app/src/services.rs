@@ -4,9 +4,9 @@
 
 use crate::{
     domain::{
-        AlertView, AuditEntry, CallbackSettings, ClayTable, CurrentUser, Dashboard, ImportSummary, NewToken, Role,
-        TableDelivery, TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook, WebhookChange, WebhookInput,
-        WebhooksOutlook, Workspace, WorkspaceInput, WorkspaceOverview,
+        AlertView, AuditEntry, BudgetsOutlook, CallbackSettings, ClayTable, CurrentUser, Dashboard, ImportSummary,
+        NewToken, Role, TableDelivery, TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook,
+        WebhookChange, WebhookInput, WebhooksOutlook, Workspace, WorkspaceInput, WorkspaceOverview,
     },
     error::AppError,
     ingest::{Fallback, Rule},
@@ -98,6 +98,7 @@ pub trait Imports: Send + Sync {
 pub trait Monitoring: Send + Sync {
     async fn dashboard(&self) -> Result<Dashboard, AppError>;
     async fn webhooks(&self) -> Result<WebhooksOutlook, AppError>;
+    async fn budgets(&self) -> Result<BudgetsOutlook, AppError>;
     /// The audit log, newest first, before entry `before` when given.
     async fn audit(&self, before: Option<i64>) -> Result<Vec<AuditEntry>, AppError>;
     /// Alerts, newest first: the open ones, or the latest 500 of all.

@@ -1,3 +1,4 @@
+import type { Page } from '@playwright/test';
 import { ADMIN, expect, hydrated, screenshot, signIn, test } from './helpers';
 
 // The built-in sandbox behind the demo workspace paces at 10 records/s (burst 20) and calls back
@@ -6,6 +7,46 @@ import { ADMIN, expect, hydrated, screenshot, signIn, test } from './helpers';
 function leads(tag: string, n: number) {
   const rows = Array.from({ length: n }, (_, i) => `${tag}${i}@sandbox.example.com,Lead ${i},Company ${i % 7}`);
   return { name: `${tag}.csv`, mimeType: 'text/csv', buffer: Buffer.from(`email,first_name,company\n${rows.join('\n')}\n`, 'utf8') };
+}
+
+/** A workspace with a credit budget and one table whose webhook is the sandbox at `query`; the table's id. */
+async function sandboxWorkspace(
+  page: Page,
+  o: { workspace: string; budget: string; table: string; credits: string; actions?: string; query: (tableId: string) => string },
+) {
+  await page.goto('/settings/workspaces');
+  await hydrated(page);
+  const create = page.getByTestId('create-workspace');
+  await create.getByLabel('Name').fill(o.workspace);
+  await create.getByLabel('Data-credit budget per month').fill(o.budget);
+  await create.getByRole('button', { name: 'Create workspace' }).click();
+  const card = page.locator(`[data-workspace="${o.workspace}"]`);
+  await expect(card).toBeVisible();
+  const form = card.getByTestId('create-table');
+  await form.getByLabel('Table name').fill(o.table);
+  await form.getByLabel('Estimated data credits per lead').fill(o.credits);
+  if (o.actions) await form.getByLabel('Actions per lead').fill(o.actions);
+  await form.getByRole('button', { name: 'Add table' }).click();
+  const table = card.locator(`[data-table="${o.table}"]`);
+  await expect(table).toContainText(`${o.credits} data credits and ${o.actions ?? '1'} Actions per lead`);
+  const tableId = (await table.textContent())!.match(/id (\d+)/)![1];
+  await table.getByText('Add a webhook').click();
+  const hook = table.getByTestId('add-webhook');
+  const origin = new URL(page.url()).origin;
+  await hook.getByLabel('Webhook URL').fill(`${origin}/sandbox/clay/v3/sources/webhook/${o.query(tableId)}`);
+  await hook.getByRole('button', { name: 'Add webhook' }).click();
+  await expect(table.locator('table.webhooks')).toBeVisible();
+  return tableId;
+}
+
+/** Uploads `n` leads to the table labelled `destination` on the imports page. */
+async function upload(page: Page, tag: string, n: number, destination: string) {
+  await page.goto('/imports');
+  await hydrated(page);
+  await page.getByTestId('file-input').setInputFiles(leads(tag, n));
+  await page.getByTestId('destination').selectOption({ label: destination });
+  await page.getByTestId('upload').click();
+  await expect(page.getByTestId('outcome').getByTestId('count-accepted')).toHaveText(String(n));
 }
 
 test('leads flow through the sandbox: the page shows delivery and callbacks without a reload, then the export', async ({ page }) => {
@@ -123,32 +164,14 @@ test('the dashboard follows a sandbox run live, without a reload', async ({ page
 test('an alert banner appears when a workspace passes 80% of its credit budget', async ({ page }) => {
   await signIn(page, ADMIN.email, ADMIN.password);
   await page.waitForURL(/\/$/);
-  await page.goto('/settings/workspaces');
-  await hydrated(page);
-  const create = page.getByTestId('create-workspace');
-  await create.getByLabel('Name').fill('Alerting');
-  await create.getByLabel('Data-credit budget per month').fill('10');
-  await create.getByRole('button', { name: 'Create workspace' }).click();
-  const card = page.locator('[data-workspace="Alerting"]');
-  await expect(card).toBeVisible();
-  const form = card.getByTestId('create-table');
-  await form.getByLabel('Table name').fill('Small');
-  await form.getByLabel('Estimated data credits per lead').fill('2');
-  await form.getByRole('button', { name: 'Add table' }).click();
-  const table = card.locator('[data-table="Small"]');
-  await table.getByText('Add a webhook').click();
-  const hook = table.getByTestId('add-webhook');
-  const origin = new URL(page.url()).origin;
-  await hook.getByLabel('Webhook URL').fill(`${origin}/sandbox/clay/v3/sources/webhook/alerting?workspace=alerting`);
-  await hook.getByRole('button', { name: 'Add webhook' }).click();
-  await expect(table.locator('table.webhooks')).toBeVisible();
-
-  await page.goto('/imports');
-  await hydrated(page);
-  await page.getByTestId('file-input').setInputFiles(leads('budget', 4));
-  await page.getByTestId('destination').selectOption({ label: 'Alerting / Small' });
-  await page.getByTestId('upload').click();
-  await expect(page.getByTestId('outcome').getByTestId('count-accepted')).toHaveText('4');
+  await sandboxWorkspace(page, {
+    workspace: 'Alerting',
+    budget: '10',
+    table: 'Small',
+    credits: '2',
+    query: () => 'alerting?workspace=alerting',
+  });
+  await upload(page, 'budget', 4, 'Alerting / Small');
 
   // 8 of 10 credits: the worker raises the alert, the banner shows it on every page.
   const banner = page.getByTestId('alert-banner');
@@ -161,6 +184,59 @@ test('an alert banner appears when a workspace passes 80% of its credit budget',
   const row = page.getByTestId('alerts').locator('tr[data-kind="budget_80"]');
   await expect(row).toContainText("Alerting: 80% of this month's 10 data credits");
   await expect(row).toContainText('open');
+});
+
+test('the budgets page charts what callbacks spent, against the budget, with each table\'s share', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  // The sandbox calls this table back and reports 1.5 credits and 2 Actions a row.
+  const tableId = await sandboxWorkspace(page, {
+    workspace: 'Budgeted',
+    budget: '100',
+    table: 'Waterfall',
+    credits: '2',
+    actions: '3',
+    query: (id) => `budgeted?workspace=budgeted&callback_table=${id}&callback_delay_ms=100&credits=1.5&actions=2`,
+  });
+  await upload(page, 'budgeted', 4, 'Budgeted / Waterfall');
+
+  // Four callbacks: 6 credits spent against 8 estimated, 8 Actions.
+  const budget = page.locator('.card.budget[data-workspace="Budgeted"]');
+  await expect(async () => {
+    await page.goto('/budgets');
+    await expect(budget.locator('[data-allowance="credits"] [data-field="spent"]')).toHaveText('6', { timeout: 1_000 });
+  }).toPass({ timeout: 25_000 });
+  await hydrated(page);
+  await expect(budget.locator('[data-allowance="credits"] [data-field="remaining"]')).toHaveText('94');
+  await expect(budget.locator('[data-allowance="actions"] [data-field="spent"]')).toHaveText('8');
+
+  const month = budget.getByTestId('budget-month-chart');
+  await expect(month.locator('line.budget-line')).toHaveAttribute('data-budget', '100');
+  const today = new Date().toISOString().slice(0, 10);
+  const point = month.locator(`circle.spent-dot[data-day="${today}"]`);
+  await expect(point).toHaveAttribute('data-spent', '6.00');
+  await expect(point).toHaveAttribute('data-day-spent', '6.00');
+  await expect(point.locator('title')).toContainText('6 this month');
+  const projected = Number(await month.locator('circle.projection-dot').getAttribute('data-projected'));
+  expect(projected).toBeGreaterThanOrEqual(6);
+  // The dot sits at its value on the axis: y grows downwards from the top of the plot.
+  const axis = await month.locator('text.tick').allTextContents();
+  expect(axis).toContain('0');
+
+  const year = budget.getByTestId('budget-year-chart');
+  // Two bars a month (the legend's swatches carry no data); this month last.
+  await expect(year.locator('rect[data-month]')).toHaveCount(24);
+  const thisMonth = year.locator('rect[data-kind="actual"]').last();
+  await expect(thisMonth).toHaveAttribute('data-month', today.slice(0, 7));
+  await expect(thisMonth).toHaveAttribute('data-value', '6.00');
+  await expect(year.locator('rect[data-kind="estimate"]').last()).toHaveAttribute('data-value', '8.00');
+
+  const row = budget.getByTestId('budget-tables').locator(`tr[data-table="${tableId}"]`);
+  await expect(row).toContainText('Waterfall');
+  await expect(row.locator('[data-field="credits"]')).toHaveText('6');
+  await expect(row).toContainText('100%');
+  await budget.scrollIntoViewIfNeeded();
+  await screenshot(page, 'budgets');
 });
 
 test('the webhooks page shows a gauge per webhook and when each runs out', async ({ page }) => {

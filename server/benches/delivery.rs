@@ -5,10 +5,12 @@
 //! 2. Pacing accuracy: leads sent to the built-in sandbox at 10 records/s (burst 20) for
 //!    `KILN_BENCH_PACING_SECS` (default 300) seconds: the achieved rate, and the sandbox's 429 count.
 
-use app::domain::Role;
+mod common;
+
 use axum::{Router, routing::post};
+use common::{Api, start, unlimited_workspace, wait_delivered};
 use kiln::{
-    config::{DatabaseUrl, ServeArgs, WorkerArgs},
+    config::{DatabaseUrl, WorkerArgs},
     store::{self, Db},
 };
 use serde_json::{Value, json};
@@ -19,7 +21,8 @@ const LEADS: usize = 100_000;
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, base, token) = start(dir.path()).await;
+    let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("kiln.db").display()).parse().unwrap();
+    let (db, base, token) = start(&url, dir.path()).await;
     let client = reqwest::Client::new();
 
     // A local endpoint that takes everything.
@@ -31,18 +34,8 @@ async fn main() {
     });
 
     let api = Api { client: &client, base: &base, token: &token };
-    // No pacing: the page and the API cap the rate at 1,000/s, so this workspace is made in the store.
-    let fields = store::workspaces::Fields {
-        name: "Unlimited",
-        rate_per_sec: 1e9,
-        burst: 1_000_000,
-        plan_key: None,
-        monthly_credit_budget: None,
-        monthly_action_budget: None,
-        budget_day: 1,
-    };
-    let unlimited = store::workspaces::insert(&db, &fields, false, store::now_millis()).await.unwrap();
-    let table = api.table_in(unlimited.id, "Unlimited").await;
+    let unlimited = unlimited_workspace(&db).await;
+    let table = api.table_in(unlimited, "Unlimited").await;
     api.post(
         &format!("/tables/{table}/webhooks"),
         json!({ "url": format!("http://{endpoint_addr}/hook"), "lifetime_cap": 1_000_000, "safety_margin": 0 }),
@@ -87,85 +80,4 @@ fn run_worker(db: &Db, senders: usize) -> tokio::task::JoinHandle<()> {
     let db = db.clone();
     let args = WorkerArgs { senders, ..WorkerArgs::default() };
     tokio::spawn(async move { kiln::run_worker(db, args, None, std::future::pending()).await.unwrap() })
-}
-
-/// Waits until `expected` leads of the import are delivered; returns when the last one was
-/// recorded (its `delivered_at`), so the polling (cheap and rare, not to steal the worker's CPU)
-/// does not blur the measurement.
-async fn wait_delivered(db: &Db, import: i64, expected: u64, limit: Duration) -> i64 {
-    let Db::Sqlite(pool) = db else { unreachable!("the bench runs on SQLite") };
-    let deadline = Instant::now() + limit;
-    loop {
-        let (delivered,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM leads WHERE import_id = $1 AND state = 'delivered'")
-                .bind(import)
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        if u64::try_from(delivered).unwrap_or(0) >= expected {
-            let (last,): (Option<i64>,) = sqlx::query_as("SELECT MAX(delivered_at) FROM leads WHERE import_id = $1")
-                .bind(import)
-                .fetch_one(pool)
-                .await
-                .unwrap();
-            return last.unwrap_or_default();
-        }
-        assert!(Instant::now() < deadline, "not delivered in time: {delivered} of {expected}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-async fn start(dir: &std::path::Path) -> (Db, String, String) {
-    let url: DatabaseUrl = format!("sqlite://{}", dir.join("kiln.db").display()).parse().unwrap();
-    let db = Db::connect(&url).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let args = ServeArgs {
-        addr,
-        site_root: dir.join("site"),
-        public_url: None,
-        no_sandbox: false,
-        no_worker: true,
-        metrics_allow: vec!["127.0.0.1/32".parse().unwrap()],
-        worker: WorkerArgs::default(),
-    };
-    let app = kiln::build_app(db.clone(), &args, addr, None).await.unwrap();
-    tokio::spawn(kiln::serve(listener, app, std::future::pending()));
-    let token = kiln::accounts::create_token(&db, "bench", "bench", Role::Admin).await.unwrap().secret;
-    (db, format!("http://{addr}"), token)
-}
-
-struct Api<'a> {
-    client: &'a reqwest::Client,
-    base: &'a str,
-    token: &'a str,
-}
-
-impl Api<'_> {
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let url = format!("{}/api/v1{path}", self.base);
-        self.client.post(url).bearer_auth(self.token).json(&body).send().await.unwrap().json().await.unwrap()
-    }
-
-    async fn table(&self, name: &str, rate: f64, burst: u64) -> i64 {
-        let workspace = self.post("/workspaces", json!({ "name": name, "rate_per_sec": rate, "burst": burst })).await;
-        self.table_in(workspace["id"].as_i64().unwrap(), name).await
-    }
-
-    async fn table_in(&self, workspace: i64, name: &str) -> i64 {
-        let table =
-            self.post("/tables", json!({ "workspace_id": workspace, "name": name, "credits_per_lead": 0 })).await;
-        table["id"].as_i64().unwrap()
-    }
-
-    async fn import(&self, table: i64, leads: usize, tag: &str) -> i64 {
-        let mut csv = String::from("email,first_name,company\n");
-        for i in 0..leads {
-            csv.push_str(&format!("{tag}{i}@example.com,Lead {i},Company {i}\n"));
-        }
-        let url = format!("{}/api/v1/imports?table_id={table}", self.base);
-        let response = self.client.post(url).bearer_auth(self.token).header("content-type", "text/csv").body(csv);
-        let import: Value = response.send().await.unwrap().json().await.unwrap();
-        import["id"].as_i64().unwrap()
-    }
 }

@@ -14,10 +14,13 @@ use axum::{
 };
 use futures_util::{Stream, StreamExt, stream};
 use std::{convert::Infallible, sync::Arc, time::Duration};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 /// How often the snapshot is recomputed.
 pub const REFRESH: Duration = Duration::from_secs(2);
+
+/// The least time between two snapshots, however often changes are announced.
+pub const SOONEST: Duration = Duration::from_millis(500);
 
 /// The latest snapshot, for whoever asks.
 #[derive(Clone)]
@@ -26,12 +29,23 @@ pub struct Live(watch::Receiver<Arc<Dashboard>>);
 impl Live {
     /// Starts the task that keeps the snapshot fresh (it stops when the last `Live` is dropped).
     pub fn spawn(db: Db) -> Live {
+        Live::spawn_every(db, REFRESH)
+    }
+
+    /// The same, refreshing every `every`, and as soon as any process announces a change (see
+    /// [`store::changes`]), at most once per [`SOONEST`].
+    pub fn spawn_every(db: Db, every: Duration) -> Live {
         let (publish, latest) = watch::channel(Arc::new(Dashboard::default()));
+        let changed = Arc::new(Notify::new());
+        store::changes::follow(&db, changed.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(REFRESH);
+            let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = changed.notified() => {}
+                }
                 match store::dashboard::snapshot(&db, store::now_millis()).await {
                     Ok(snapshot) => {
                         if publish.send(Arc::new(snapshot)).is_err() {
@@ -40,6 +54,7 @@ impl Live {
                     }
                     Err(error) => tracing::error!(%error, "cannot compute the dashboard"),
                 }
+                tokio::time::sleep(SOONEST).await;
             }
         });
         Live(latest)
@@ -93,6 +108,10 @@ impl app::services::Monitoring for MonitoringService {
         Ok(webhooks_outlook(&self.db, store::now_millis()).await?)
     }
 
+    async fn budgets(&self) -> Result<app::domain::BudgetsOutlook, app::error::AppError> {
+        Ok(budgets_outlook(&self.db, store::now_millis()).await?)
+    }
+
     async fn audit(&self, before: Option<i64>) -> Result<Vec<app::domain::AuditEntry>, app::error::AppError> {
         Ok(audit_entries(&self.db, before).await?)
     }
@@ -139,6 +158,107 @@ pub async fn webhooks_outlook(db: &Db, now: i64) -> Result<app::domain::Webhooks
     Ok(app::domain::WebhooksOutlook { at: now, webhooks, needs })
 }
 
+/// The budgets page: each workspace's month, its days, its last twelve months and its tables.
+pub async fn budgets_outlook(db: &Db, now: i64) -> Result<app::domain::BudgetsOutlook> {
+    let tables = store::tables::list(db, None).await?;
+    let mut workspaces = Vec::new();
+    for workspace in store::workspaces::list(db).await? {
+        let snapshot = store::delivery::budget_snapshot(db, workspace.id, now).await?;
+        let months = last_months(snapshot.month_start, workspace.budget_day, 12);
+        let since = months.first().copied().unwrap_or(snapshot.month_start);
+        let days = store::dashboard::budget_days(db, workspace.id, since).await?;
+        let names: Vec<(i64, String)> =
+            tables.iter().filter(|t| t.workspace_id == workspace.id).map(|t| (t.id, t.name.clone())).collect();
+        workspaces.push(workspace_budget(&workspace, &snapshot, &months, &days, &names));
+    }
+    Ok(app::domain::BudgetsOutlook { at: now, workspaces })
+}
+
+/// The starts of the `count` budget months that end with the one starting at `current`, oldest first.
+fn last_months(current: i64, day: u8, count: usize) -> Vec<i64> {
+    let mut months = vec![current];
+    while months.len() < count {
+        let earliest = months[months.len() - 1];
+        months.push(crate::budget::month_start(earliest - 1, day));
+    }
+    months.reverse();
+    months
+}
+
+/// Groups the daily roll-up into the page's month, months and tables. Pure.
+fn workspace_budget(
+    workspace: &app::domain::Workspace,
+    snapshot: &store::delivery::BudgetSnapshot,
+    months: &[i64],
+    days: &[store::dashboard::BudgetDay],
+    tables: &[(i64, String)],
+) -> app::domain::WorkspaceBudget {
+    use app::domain::{Allowance, DaySpend, MonthSpend, TableSpend};
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let budget = |b: Option<i64>| b.and_then(|b| u64::try_from(b).ok());
+    let month_start = snapshot.month_start;
+    let mut this_month: Vec<DaySpend> = Vec::new();
+    let mut per_table: Vec<TableSpend> = Vec::new();
+    let mut per_month: Vec<MonthSpend> =
+        months.iter().map(|&month_start| MonthSpend { month_start, ..MonthSpend::default() }).collect();
+    for day in days {
+        if let Some(month) = per_month.iter_mut().rev().find(|m| m.month_start <= day.day_start) {
+            month.credits_estimated += day.credits_estimated;
+            month.credits += day.credits_spent;
+        }
+        if day.day_start < month_start {
+            continue;
+        }
+        match this_month.last_mut() {
+            Some(last) if last.day_start == day.day_start => {
+                last.leads += count(day.leads);
+                last.credits_estimated += day.credits_estimated;
+                last.credits += day.credits_spent;
+                last.actions += day.actions_spent;
+            }
+            _ => this_month.push(DaySpend {
+                day_start: day.day_start,
+                leads: count(day.leads),
+                credits_estimated: day.credits_estimated,
+                credits: day.credits_spent,
+                actions: day.actions_spent,
+            }),
+        }
+        let table = match per_table.iter_mut().position(|t| t.table_id == day.table_id) {
+            Some(i) => &mut per_table[i],
+            None => {
+                let name = tables.iter().find(|(id, _)| *id == day.table_id).map(|(_, n)| n.clone());
+                per_table.push(TableSpend {
+                    table_id: day.table_id,
+                    table: name.unwrap_or_else(|| format!("table {} (deleted)", day.table_id)),
+                    ..TableSpend::default()
+                });
+                per_table.last_mut().expect("just pushed")
+            }
+        };
+        table.leads += count(day.leads);
+        table.credits_estimated += day.credits_estimated;
+        table.credits += day.credits_spent;
+        table.actions += day.actions_spent;
+    }
+    per_table.sort_by(|a, b| b.credits.total_cmp(&a.credits).then_with(|| a.table.cmp(&b.table)));
+    app::domain::WorkspaceBudget {
+        workspace_id: workspace.id,
+        workspace: workspace.name.clone(),
+        month_start,
+        month_end: crate::budget::next_month_start(month_start, workspace.budget_day),
+        credits: Allowance { budget: budget(snapshot.budget), spent: snapshot.spent, reserved: snapshot.reserved },
+        actions: Allowance {
+            budget: budget(snapshot.action_budget),
+            spent: snapshot.actions_spent,
+            reserved: snapshot.actions_reserved,
+        },
+        days: this_month,
+        months: per_month,
+        tables: per_table,
+    }
+}
+
 /// A page of the audit log (200 entries), newest first.
 pub async fn audit_entries(db: &Db, before: Option<i64>) -> Result<Vec<app::domain::AuditEntry>> {
     Ok(store::audit::recent(db, before, 200)
@@ -153,4 +273,80 @@ pub async fn audit_entries(db: &Db, before: Option<i64>) -> Result<Vec<app::doma
             detail: entry.detail,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{dashboard::BudgetDay, delivery::BudgetSnapshot};
+
+    fn at(text: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn twelve_budget_months_end_with_this_one() {
+        let months = last_months(at("2026-11-15T00:00:00Z"), 15, 12);
+        assert_eq!(months.len(), 12);
+        assert_eq!(months[0], at("2025-12-15T00:00:00Z"));
+        assert_eq!(months[10], at("2026-10-15T00:00:00Z"));
+        assert_eq!(months[11], at("2026-11-15T00:00:00Z"));
+    }
+
+    #[test]
+    fn the_roll_up_is_grouped_into_days_months_and_tables() {
+        let workspace = app::domain::Workspace {
+            id: 1,
+            name: "Outbound".into(),
+            rate_per_sec: 10.0,
+            burst: 20,
+            plan_key: None,
+            monthly_credit_budget: Some(1_000),
+            monthly_action_budget: None,
+            budget_day: 15,
+            fallback_table_id: None,
+            demo: false,
+            created_at: 0,
+        };
+        let month_start = at("2026-11-15T00:00:00Z");
+        let snapshot = BudgetSnapshot {
+            month_start,
+            budget: Some(1_000),
+            reserved: 4.0,
+            spent: 14.0,
+            action_budget: None,
+            actions_reserved: 0.0,
+            actions_spent: 9.0,
+        };
+        let day = |date: &str, table_id: i64, credits: f64| BudgetDay {
+            table_id,
+            day_start: at(&format!("{date}T00:00:00Z")),
+            leads: 2,
+            credits_estimated: 4.0,
+            credits_spent: credits,
+            actions_spent: 3.0,
+        };
+        // Before this month (October's budget month), then two tables on one day, then another day.
+        let days = [
+            day("2026-11-01", 7, 8.0),
+            day("2026-11-16", 7, 3.0),
+            day("2026-11-16", 8, 5.0),
+            day("2026-11-20", 7, 6.0),
+        ];
+        let months = last_months(month_start, 15, 12);
+        let tables = [(7, "EU".to_owned()), (8, "US".to_owned())];
+        let budget = workspace_budget(&workspace, &snapshot, &months, &days, &tables);
+
+        assert_eq!(budget.month_end, at("2026-12-15T00:00:00Z"));
+        assert_eq!((budget.credits.budget, budget.credits.spent, budget.credits.reserved), (Some(1_000), 14.0, 4.0));
+        let by_day: Vec<(u64, f64)> = budget.days.iter().map(|d| (d.leads, d.credits)).collect();
+        assert_eq!(by_day, vec![(4, 8.0), (2, 6.0)]);
+        let october = &budget.months[10];
+        assert_eq!((october.credits_estimated, october.credits), (4.0, 8.0));
+        let november = &budget.months[11];
+        assert_eq!((november.credits_estimated, november.credits), (12.0, 14.0));
+        let shares: Vec<(&str, f64, u64)> =
+            budget.tables.iter().map(|t| (t.table.as_str(), t.credits, t.leads)).collect();
+        assert_eq!(shares, vec![("EU", 9.0, 4), ("US", 5.0, 2)]);
+    }
 }

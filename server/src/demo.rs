@@ -45,11 +45,20 @@ async fn create(db: &Db, origin: &str) -> Result<(), sqlx::Error> {
         burst: 20,
         plan_key: None,
         monthly_credit_budget: Some(100_000),
-        monthly_action_budget: None,
+        monthly_action_budget: Some(40_000),
         budget_day: 1,
     };
     let workspace = store::workspaces::insert(db, &fields, true, now).await?;
-    let table = store::tables::insert(db, workspace.id, TABLE, 6.0, None, now).await?;
+    let table = store::tables::insert(
+        db,
+        workspace.id,
+        TABLE,
+        // A three-step waterfall and the HTTP API column that calls back.
+        store::tables::Estimate { credits: 6.0, actions: 4.0 },
+        None,
+        now,
+    )
+    .await?;
     let url = Secret::new(sandbox_url(origin, table.id));
     let webhook = store::webhooks::Fields {
         table_id: table.id,

@@ -90,6 +90,7 @@ pub async fn control(db: &Db, actor: &str, id: i64, control: Control) -> Result<
     );
     let detail = format!("{moved} leads {leads_to}");
     audit::record(db, actor, &action, &format!("import {id}"), Some(&detail), store::now_millis()).await?;
+    store::changes::announce(db).await?;
     store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
 }
 

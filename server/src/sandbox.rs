@@ -13,11 +13,12 @@
 //! `x-clay-webhook-auth`), `cap` (lifetime cap, default 50,000), `rate` and `burst`,
 //! `fail` (the share of requests answered 500, deterministic per row and arrival),
 //! `callback_table` (the Kiln table to call back; none when absent), `callback_delay_ms`
-//! (default 500) and `credits` (credits a row uses; default the table's estimate).
+//! (default 500), `credits` and `actions` (what each row uses, exactly; by default between half
+//! and all of the table's estimates, deterministic per row).
 
 use crate::{
     delivery::pacing::TokenBucket,
-    store::{self, Db},
+    store::{self, Db, tables::Estimate},
     workspaces::CALLBACK_TOKEN_HEADER,
 };
 use axum::{
@@ -83,6 +84,7 @@ pub struct WebhookConfig {
     callback_table: Option<i64>,
     callback_delay_ms: Option<u64>,
     credits: Option<f64>,
+    actions: Option<f64>,
 }
 
 impl Sandbox {
@@ -194,11 +196,19 @@ async fn call_back(
         Ok(Some(token)) => token,
         _ => return,
     };
-    let estimate = match config.credits {
-        Some(credits) => credits,
-        None => store::tables::find(&sandbox.db, table_id).await.ok().flatten().map_or(0.0, |t| t.credits_per_lead),
+    let table = store::tables::find(&sandbox.db, table_id).await.ok().flatten();
+    let estimate = Estimate {
+        credits: table.as_ref().map_or(0.0, |t| t.credits_per_lead),
+        actions: table.map_or(1.0, |t| t.actions_per_lead),
     };
-    let body = enrichment(&kiln_id, &row, estimate);
+    let mut body = enrichment(&kiln_id, &row, estimate);
+    // A use set on the webhook's URL is exact, for demos and tests that check the sums.
+    if let Some(credits) = config.credits {
+        body["credits_used"] = json!(credits);
+    }
+    if let Some(actions) = config.actions {
+        body["actions_used"] = json!(actions);
+    }
     let url = format!("{}/api/v1/callbacks/{table_id}", sandbox.kiln_origin);
     let mut sent = false;
     for attempt in 0..3 {
@@ -219,7 +229,7 @@ async fn call_back(
 }
 
 /// Deterministic synthetic enrichment: the same row always gets the same answer.
-pub fn enrichment(kiln_id: &str, row: &Value, estimate: f64) -> Value {
+pub fn enrichment(kiln_id: &str, row: &Value, estimate: Estimate) -> Value {
     const TITLES: [&str; 6] =
         ["Head of Growth", "VP Sales", "Marketing Manager", "Founder & CEO", "RevOps Lead", "Account Executive"];
     const SIZES: [&str; 5] = ["1-10", "11-50", "51-200", "201-1000", "1000+"];
@@ -227,10 +237,14 @@ pub fn enrichment(kiln_id: &str, row: &Value, estimate: f64) -> Value {
     let pick = fnv(seed);
     let verified = pick % 10 < 7;
     // A waterfall stops at its first hit, so rows cost between half and all of the estimate.
-    let credits_used = (estimate * (0.5 + (pick >> 8) as f64 % 51.0 / 100.0) * 10.0).round() / 10.0;
+    let share = 0.5 + (pick >> 8) as f64 % 51.0 / 100.0;
+    let credits_used = (estimate.credits * share * 10.0).round() / 10.0;
+    // Steps that did not run cost no Action; the call back to Kiln always does.
+    let actions_used = 1.0 + ((estimate.actions - 1.0).max(0.0) * share).round();
     json!({
         "kiln_id": kiln_id,
         "credits_used": credits_used,
+        "actions_used": actions_used,
         "title": TITLES[(pick >> 16) as usize % TITLES.len()],
         "company_size": SIZES[(pick >> 24) as usize % SIZES.len()],
         "email_verified": verified,
@@ -253,10 +267,13 @@ mod tests {
     #[test]
     fn enrichment_is_deterministic_and_within_the_estimate() {
         let row = json!({ "email": "ada@example.com" });
-        let first = enrichment("7", &row, 6.0);
-        assert_eq!(first, enrichment("7", &row, 6.0));
+        let estimate = Estimate { credits: 6.0, actions: 4.0 };
+        let first = enrichment("7", &row, estimate);
+        assert_eq!(first, enrichment("7", &row, estimate));
         let credits = first["credits_used"].as_f64().unwrap();
         assert!((3.0..=6.0).contains(&credits), "{credits}");
+        let actions = first["actions_used"].as_f64().unwrap();
+        assert!((2.0..=4.0).contains(&actions), "{actions}");
         assert_eq!(first["kiln_id"], "7");
     }
 

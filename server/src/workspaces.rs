@@ -4,7 +4,7 @@
 use crate::{
     error::{Error, Result},
     secret::Secret,
-    store::{self, Db, audit, webhooks::WebhookRecord},
+    store::{self, Db, audit, tables::Estimate, webhooks::WebhookRecord},
 };
 use app::{
     domain::{
@@ -106,47 +106,56 @@ pub async fn update_workspace(db: &Db, actor: &str, id: i64, input: &WorkspaceIn
 pub async fn create_table(db: &Db, actor: &str, input: &TableInput) -> Result<ClayTable> {
     let name = name(&input.name, "name")?;
     let workspace = store::workspaces::find(db, input.workspace_id).await?.ok_or(Error::NotFound("workspace"))?;
-    let credits = table_credits(db, input).await?;
+    let estimate = table_estimate(db, input).await?;
     let now = store::now_millis();
-    let table = store::tables::insert(db, workspace.id, &name, credits, input.scenario_id, now)
+    let table = store::tables::insert(db, workspace.id, &name, estimate, input.scenario_id, now)
         .await
         .map_err(conflict_on_duplicate(format!("the workspace already has a table named {name:?}")))?;
-    audit::record(
-        db,
-        actor,
-        "table.create",
-        &format!("{} / {name}", workspace.name),
-        Some(&format!("{credits} credits per lead")),
-        now,
-    )
-    .await?;
+    audit::record(db, actor, "table.create", &format!("{} / {name}", workspace.name), Some(&describe(estimate)), now)
+        .await?;
     Ok(table)
 }
 
 pub async fn update_table(db: &Db, actor: &str, id: i64, input: &TableInput) -> Result<ClayTable> {
     let name = name(&input.name, "name")?;
-    let credits = table_credits(db, input).await?;
-    let table = store::tables::update(db, id, &name, credits, input.scenario_id)
+    let estimate = table_estimate(db, input).await?;
+    let table = store::tables::update(db, id, &name, estimate, input.scenario_id)
         .await
         .map_err(conflict_on_duplicate(format!("the workspace already has a table named {name:?}")))?
         .ok_or(Error::NotFound("table"))?;
-    audit::record(db, actor, "table.update", &name, Some(&format!("{credits} credits per lead")), store::now_millis())
-        .await?;
+    audit::record(db, actor, "table.update", &name, Some(&describe(estimate)), store::now_millis()).await?;
     Ok(table)
 }
 
-/// The table's estimate: typed, or the expected credits per lead of a saved planner scenario.
-async fn table_credits(db: &Db, input: &TableInput) -> Result<f64> {
-    match (input.credits_per_lead, input.scenario_id) {
-        (Some(credits), _) if credits.is_finite() && credits >= 0.0 => Ok(credits),
-        (Some(_), _) => Err(Error::invalid("credits_per_lead", "credits_per_lead must be a number of 0 or more")),
-        (None, Some(scenario_id)) => {
+fn describe(estimate: Estimate) -> String {
+    format!("{} credits and {} actions per lead", estimate.credits, estimate.actions)
+}
+
+/// The table's estimate: each figure typed, or the expected use per lead of a saved planner
+/// scenario; Actions default to the one the HTTP API column costs.
+async fn table_estimate(db: &Db, input: &TableInput) -> Result<Estimate> {
+    let valid = |value: Option<f64>, field: &'static str| match value {
+        Some(v) if !v.is_finite() || v < 0.0 => {
+            Err(Error::invalid(field, format!("{field} must be a number of 0 or more")))
+        }
+        other => Ok(other),
+    };
+    let credits = valid(input.credits_per_lead, "credits_per_lead")?;
+    let actions = valid(input.actions_per_lead, "actions_per_lead")?;
+    let recipe = match input.scenario_id {
+        Some(scenario_id) if credits.is_none() || actions.is_none() => {
             let saved = store::planner::scenarios(db).await?;
             let scenario = saved.iter().find(|s| s.id == scenario_id).ok_or(Error::NotFound("scenario"))?;
-            Ok(Scenario::from_query_string(&scenario.query).enrichment.per_lead().credits)
+            Some(Scenario::from_query_string(&scenario.query).enrichment.per_lead())
         }
-        (None, None) => Err(Error::invalid("credits_per_lead", "give credits_per_lead or a saved scenario_id")),
-    }
+        _ => None,
+    };
+    let credits = credits
+        .or(recipe.as_ref().map(|r| r.credits))
+        .ok_or_else(|| Error::invalid("credits_per_lead", "give credits_per_lead or a saved scenario_id"))?;
+    // The recipe counts its enrichment steps; the call back to Kiln is one Action more.
+    let actions = actions.or(recipe.map(|r| r.actions + 1.0)).unwrap_or(1.0);
+    Ok(Estimate { credits, actions })
 }
 
 /// A URL Kiln may send leads to: https, or plain http on this machine (the sandbox, tests).

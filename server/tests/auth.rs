@@ -216,12 +216,10 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
             .unwrap();
         assert_status(&response, StatusCode::CONFLICT);
     }
-    let audit: Vec<(String, String)> = match &app.db {
-        kiln::store::Db::Sqlite(pool) => {
-            sqlx::query_as("SELECT actor, action FROM audit_log ORDER BY id").fetch_all(pool).await.unwrap()
-        }
-        kiln::store::Db::Postgres(_) => unreachable!(),
-    };
+    let audit: Vec<(String, String)> = sqlx::query_as("SELECT actor, action FROM audit_log ORDER BY id")
+        .fetch_all(&app.database.any().await)
+        .await
+        .unwrap();
     assert!(audit.contains(&("admin@example.com".into(), "user.update".into())), "{audit:?}");
 }
 

@@ -132,8 +132,10 @@ async fn each_lead_is_posted_once_with_its_kiln_id_auth_header_and_idempotency_k
 
 #[tokio::test]
 async fn a_429_cools_the_whole_workspace_down_for_retry_after_in_seconds_or_as_a_date() {
-    for retry_after in ["5".to_owned(), httpdate_in(5)] {
+    for date_form in [false, true] {
         let api = Api::new().await;
+        // The date is taken once the app is up, so that setting it up takes none of the 5 seconds.
+        let retry_after = if date_form { httpdate_in(5) } else { "5".to_owned() };
         let clay = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", retry_after.as_str()))
@@ -150,7 +152,7 @@ async fn a_429_cools_the_whole_workspace_down_for_retry_after_in_seconds_or_as_a
         let mut worker = worker(&api.app.db, &clock, 1, 8);
         let first = worker.step().await.unwrap();
         assert_eq!((first.claimed, first.retried), (1, 1), "Retry-After {retry_after}");
-        let cooldown = cooldown_until(&api.app.db, workspace_id).await;
+        let cooldown = cooldown_until(&api.app, workspace_id).await;
         assert!(cooldown >= clock.now() + 4_000, "the cool-down is stored (Retry-After {retry_after})");
 
         clock.advance(3_000);
@@ -168,11 +170,10 @@ fn httpdate_in(seconds: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc2822().replace("+0000", "GMT")
 }
 
-async fn cooldown_until(db: &Db, workspace_id: i64) -> i64 {
-    let Db::Sqlite(pool) = db else { unreachable!("the tests run on SQLite") };
+async fn cooldown_until(app: &TestApp, workspace_id: i64) -> i64 {
     let (until,): (i64,) = sqlx::query_as("SELECT cooldown_until FROM workspaces WHERE id = $1")
         .bind(workspace_id)
-        .fetch_one(pool)
+        .fetch_one(&app.database.any().await)
         .await
         .unwrap();
     until
@@ -370,6 +371,68 @@ async fn delivery_stops_at_the_budget_and_callbacks_replace_the_estimate() {
     assert_eq!((n(&d, "delivered"), n(&d, "waiting")), (7, 1), "5 spent + 2 × 2 reserved = 9 of 10: {d}");
     let budget = api.get("/api/v1/workspaces/1/budget").await;
     assert!(budget["reserved"].as_f64().unwrap() + budget["spent"].as_f64().unwrap() <= 10.0, "{budget}");
+}
+
+#[tokio::test]
+async fn the_action_budget_stops_delivery_too_and_callbacks_roll_up_by_day_and_table() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let workspace = api
+        .post(
+            "/api/v1/workspaces",
+            json!({ "name": "Actions", "rate_per_sec": 100, "burst": 200, "monthly_action_budget": 10 }),
+        )
+        .await;
+    let table = api
+        .post(
+            "/api/v1/tables",
+            json!({ "workspace_id": workspace["id"], "name": "Waterfall", "credits_per_lead": 2, "actions_per_lead": 3 }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(6, "a")).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 32, 8);
+    drain(&mut worker, &clock, 3).await;
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "waiting")), (3, 3), "3 × 3 Actions of 10: {d}");
+    let budget = api.get(&format!("/api/v1/workspaces/{}/budget", workspace["id"])).await;
+    assert_eq!(budget["actions"]["reserved"].as_f64(), Some(9.0), "{budget}");
+
+    // Each row ran 2 Actions, not 3, and cost 1.5 credits; one of them does not say.
+    for (i, (body, _)) in received(&clay).await.into_iter().enumerate() {
+        let back = if i == 0 {
+            json!({ "kiln_id": body["kiln_id"] })
+        } else {
+            json!({ "kiln_id": body["kiln_id"], "credits_used": 1.5, "actions_used": 2 })
+        };
+        assert_eq!(call_back(&api, table, back).await, StatusCode::OK);
+    }
+    let budget = api.get(&format!("/api/v1/workspaces/{}/budget", workspace["id"])).await;
+    let actions = &budget["actions"];
+    assert_eq!((actions["reserved"].as_f64(), actions["spent"].as_f64()), (Some(0.0), Some(7.0)), "{budget}");
+    assert_eq!((actions["budget"].as_i64(), actions["remaining"].as_f64()), (Some(10), Some(3.0)), "{budget}");
+    assert_eq!(budget["spent"].as_f64(), Some(5.0), "2 (the estimate) + 1.5 + 1.5: {budget}");
+
+    // With 3 Actions left, one more lead fits.
+    drain(&mut worker, &clock, 3).await;
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "waiting")), (4, 2), "{d}");
+
+    let outlook = kiln::dashboard::budgets_outlook(&api.app.db, store::now_millis()).await.unwrap();
+    let month = outlook.workspaces.iter().find(|w| w.workspace == "Actions").unwrap();
+    assert_eq!(month.actions.budget, Some(10));
+    assert_eq!((month.actions.spent, month.actions.reserved), (7.0, 3.0));
+    assert_eq!(month.days.len(), 1, "{:?}", month.days);
+    let today = &month.days[0];
+    assert_eq!((today.leads, today.credits_estimated, today.credits, today.actions), (3, 6.0, 5.0, 7.0));
+    assert_eq!(month.tables.len(), 1);
+    assert_eq!((month.tables[0].table.as_str(), month.tables[0].credits), ("Waterfall", 5.0));
+    let this_month = month.months.last().unwrap();
+    assert_eq!((month.months.len(), this_month.credits_estimated, this_month.credits), (12, 6.0, 5.0));
 }
 
 #[tokio::test]
@@ -625,11 +688,11 @@ async fn enriched_leads_stream_through_to_the_destination_then_are_purged_and_st
     assert_eq!(ids.len(), 3);
 
     // Purged: ids, hash, states and credits stay; the personal fields are gone.
-    let Db::Sqlite(pool) = &api.app.db else { unreachable!() };
-    let rows: Vec<(String, Option<String>, Option<String>, Option<i64>, String, f64)> = sqlx::query_as(
+    type Stored = (String, Option<String>, Option<String>, Option<i64>, String, f64);
+    let rows: Vec<Stored> = sqlx::query_as(
         "SELECT payload, enrichment, forward_state, purged_at, dedupe_key, credits_used FROM leads ORDER BY id",
     )
-    .fetch_all(pool)
+    .fetch_all(&api.app.database.any().await)
     .await
     .unwrap();
     for (payload, enrichment, forward_state, purged_at, dedupe_key, credits) in &rows {
@@ -667,8 +730,8 @@ async fn the_export_has_each_lead_its_state_and_enrichment_and_flags_missing_cal
     assert_eq!((n(&d, "called_back"), n(&d, "no_callback")), (1, 0), "{d}");
 
     // Ten minutes later, the two Clay never called back for are flagged.
-    let Db::Sqlite(pool) = &api.app.db else { unreachable!() };
-    sqlx::query("UPDATE leads SET delivered_at = delivered_at - 600000").execute(pool).await.unwrap();
+    let pool = api.app.database.any().await;
+    sqlx::query("UPDATE leads SET delivered_at = delivered_at - 600000").execute(&pool).await.unwrap();
     let d = delivery(&api, import).await;
     assert_eq!((n(&d, "called_back"), n(&d, "no_callback")), (1, 2), "{d}");
 
@@ -928,9 +991,9 @@ async fn a_lead_called_back_while_its_lease_ran_out_is_delivered_not_queued_agai
     let (_, table) = workspace(&api, None, 1.0).await;
     let import = api.csv(table, leads(1, "l")).await["id"].as_i64().unwrap();
     // Claimed by a process that then died: in flight with a lease already past.
-    let Db::Sqlite(pool) = &api.app.db else { unreachable!() };
-    sqlx::query("UPDATE leads SET state = 'in_flight', lease_until = 1").execute(pool).await.unwrap();
-    let (kiln_id,): (i64,) = sqlx::query_as("SELECT id FROM leads").fetch_one(pool).await.unwrap();
+    let pool = api.app.database.any().await;
+    sqlx::query("UPDATE leads SET state = 'in_flight', lease_until = 1").execute(&pool).await.unwrap();
+    let (kiln_id,): (i64,) = sqlx::query_as("SELECT id FROM leads").fetch_one(&pool).await.unwrap();
     assert_eq!(call_back(&api, table, json!({ "kiln_id": kiln_id.to_string() })).await, StatusCode::OK);
     store::delivery::release_expired_leases(&api.app.db, store::now_millis()).await.unwrap();
     let d = delivery(&api, import).await;

@@ -10,7 +10,7 @@ use kiln::{
         policy::Answer,
         transport::{Submission, Transport},
     },
-    store::{self, Db},
+    store,
 };
 use proptest::prelude::*;
 use serde_json::json;
@@ -44,8 +44,7 @@ impl Transport for Scripted {
     }
 }
 
-async fn scalar(db: &Db, sql: &str) -> f64 {
-    let Db::Sqlite(pool) = db else { unreachable!() };
+async fn scalar(pool: &sqlx::AnyPool, sql: &str) -> f64 {
     let (value,): (Option<f64>,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
     value.unwrap_or(0.0)
 }
@@ -80,10 +79,11 @@ async fn run(seed: u64, leads: usize, caps: Vec<(u64, u64)>, budget: u64, credit
     let clock = ManualClock::at(store::now_millis());
     let transport = Scripted { seed, calls: AtomicU64::new(0) };
     let mut worker = Worker::new(db.clone(), transport, clock.clone(), Settings::new(16, Duration::from_secs(1), 4));
+    let pool = api.app.database.any().await;
     for _ in 0..120 {
         worker.step().await.unwrap();
         clock.advance(20_000);
-        let committed = scalar(&db, "SELECT SUM(reserved + spent) FROM budget_months").await;
+        let committed = scalar(&pool, "SELECT SUM(reserved + spent) FROM budget_months").await;
         assert!(committed <= budget as f64 + 1e-6, "committed {committed} of {budget}");
     }
     for (id, (cap, used)) in caps.iter().enumerate() {
@@ -95,11 +95,10 @@ async fn run(seed: u64, leads: usize, caps: Vec<(u64, u64)>, budget: u64, credit
     let d = api.get(&format!("/api/v1/imports/{import}")).await["delivery"].clone();
     let count = |k: &str| d[k].as_u64().unwrap();
     assert_eq!(count("delivered") + count("dead") + count("waiting"), leads as u64, "every lead settles: {d}");
-    let Db::Sqlite(pool) = &db else { unreachable!() };
     let (unexplained,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM leads WHERE (state = 'dead' AND last_error IS NULL) OR (state = 'waiting' AND wait_reason IS NULL)",
     )
-    .fetch_one(pool)
+    .fetch_one(&pool)
     .await
     .unwrap();
     assert_eq!(unexplained, 0, "every dead or waiting lead says why");

@@ -74,10 +74,9 @@ async fn leads_are_normalised_and_stored_with_their_table_and_priority() {
     let (status, import) = api.import(&format!("table_id={table}&priority=high"), "text/csv", MESSY).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(import["priority"], "high");
-    let kiln::store::Db::Sqlite(pool) = &api.app.db else { unreachable!() };
     let leads: Vec<(Option<i64>, i64, String, String, String)> =
         sqlx::query_as("SELECT table_id, priority, dedupe_key, payload, state FROM leads ORDER BY line")
-            .fetch_all(pool)
+            .fetch_all(&api.app.database.any().await)
             .await
             .unwrap();
     assert_eq!(leads.len(), 3);
@@ -107,10 +106,9 @@ async fn encodings_and_delimiters_are_detected() {
     let latin: Vec<u8> = b"email;company\nanne@example.net;Caf\xe9 R\xe9publique\n".to_vec();
     let import = api.csv(table, latin).await;
     assert_eq!((import["encoding"].as_str(), import["delimiter"].as_str()), (Some("Windows-1252"), Some(";")));
-    let kiln::store::Db::Sqlite(pool) = &api.app.db else { unreachable!() };
     let (payload,): (String,) = sqlx::query_as("SELECT payload FROM leads WHERE dedupe_key = $1")
         .bind(digest("e:anne@example.net"))
-        .fetch_one(pool)
+        .fetch_one(&api.app.database.any().await)
         .await
         .unwrap();
     assert!(payload.contains("Café République"), "{payload}");
@@ -236,9 +234,10 @@ async fn rows_are_routed_to_tables_by_rules() {
     assert_eq!(status, StatusCode::CREATED, "{import}");
     assert_eq!((import["accepted"].as_u64(), import["held"].as_u64()), (Some(4), Some(1)));
     assert_eq!(import["estimated_credits"], 2.0 + 3.0 + 2.0);
-    let kiln::store::Db::Sqlite(pool) = &api.app.db else { unreachable!() };
-    let routed: Vec<(String, Option<i64>)> =
-        sqlx::query_as("SELECT dedupe_key, table_id FROM leads ORDER BY line").fetch_all(pool).await.unwrap();
+    let routed: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT dedupe_key, table_id FROM leads ORDER BY line")
+        .fetch_all(&api.app.database.any().await)
+        .await
+        .unwrap();
     assert_eq!(
         routed,
         [

@@ -1,5 +1,6 @@
 //! Charts as SVG markup, built by pure functions (see `crate::markup` for why).
 
+pub mod budget;
 pub mod cost;
 
 pub use crate::markup::escape;

@@ -1,6 +1,7 @@
 //! Types shared by the browser and the server. Pure: no I/O, no feature flags.
 
 mod account;
+mod budgets;
 mod dashboard;
 pub mod ids;
 mod imports;
@@ -8,6 +9,7 @@ mod time;
 mod workspace;
 
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
+pub use budgets::{Allowance, BudgetsOutlook, Cumulative, DaySpend, MonthSpend, TableSpend, WorkspaceBudget};
 pub use dashboard::{
     AlertView, AuditEntry, Dashboard, WebhookNeed, WebhookOutlook, WebhooksOutlook, WorkspaceLive, format_duration,
 };

@@ -33,6 +33,9 @@ pub struct ClayTable {
     pub name: String,
     /// Estimated data credits each lead costs, typed or taken from a saved planner scenario.
     pub credits_per_lead: f64,
+    /// Estimated Clay Actions each lead costs: one per enrichment step run, plus the HTTP API
+    /// column that calls Kiln back.
+    pub actions_per_lead: f64,
     pub scenario_id: Option<i64>,
     pub created_at: i64,
 }
@@ -191,6 +194,9 @@ pub struct TableInput {
     /// Typed, or taken from `scenario_id`'s recipe when absent.
     #[serde(default)]
     pub credits_per_lead: Option<f64>,
+    /// Typed, or taken from `scenario_id`'s recipe, or 1 (the HTTP API column's call) when absent.
+    #[serde(default)]
+    pub actions_per_lead: Option<f64>,
     #[serde(default, deserialize_with = "super::ids::flexible_optional_id")]
     pub scenario_id: Option<i64>,
 }

@@ -1,5 +1,6 @@
 pub mod alerts;
 pub mod audit;
+pub mod budgets;
 pub mod home;
 pub mod imports;
 pub mod login;

@@ -8,8 +8,6 @@ pub enum Area {
     Planner,
     Imports,
     Deliveries,
-    Webhooks,
-    Budgets,
 }
 
 impl Area {
@@ -18,8 +16,6 @@ impl Area {
             Area::Planner => "Planner",
             Area::Imports => "Imports",
             Area::Deliveries => "Deliveries",
-            Area::Webhooks => "Webhooks",
-            Area::Budgets => "Budgets",
         }
     }
 
@@ -33,12 +29,6 @@ impl Area {
             }
             Area::Deliveries => {
                 "Follow each batch as Kiln paces it into Clay webhooks: queued, in flight, retrying, delivered or dead."
-            }
-            Area::Webhooks => {
-                "See how many of each Clay webhook's 50,000 lifetime submissions are left, and when each runs out."
-            }
-            Area::Budgets => {
-                "Watch this month's data credits and Actions against the budget, with a projection to month end."
             }
         }
     }

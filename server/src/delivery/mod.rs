@@ -2,7 +2,7 @@
 //! webhook at the workspace's pace, and records what Clay answered. The same worker forwards
 //! enriched leads to their table's stream-through destination, with the same retry rules.
 //!
-//! The worker is steppable: [`Worker::step`] claims what the buckets allow, sends it, and records
+//! The worker is steppable: [`Worker::step`] claims what the workspaces' buckets (kept in the database) allow, sends it, and records
 //! the answers, with the clock and the transport passed in, so tests drive it one step at a time.
 //! [`Worker::run`] is the same parts in a loop that keeps up to `senders` requests in flight.
 
@@ -12,15 +12,13 @@ pub mod transport;
 
 use crate::notify::Notifier;
 use crate::store::{
-    Db, alerts,
+    Db, alerts, changes,
     delivery::{self, Claim, Claimed, Gate},
     forwarding::{self, Forward},
 };
 use futures_util::{StreamExt, stream};
-use pacing::TokenBucket;
 use policy::{Answer, RetryPolicy, Verdict};
 use std::{
-    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicI64, Ordering},
@@ -151,9 +149,9 @@ pub struct Worker<T: Transport, C: Clock> {
     transport: Arc<T>,
     clock: C,
     settings: Settings,
-    buckets: HashMap<i64, TokenBucket>,
     heartbeat: Option<Heartbeat>,
     thresholds_checked_at: i64,
+    announced_at: i64,
     notifier: Notifier,
 }
 
@@ -164,9 +162,9 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             transport: Arc::new(transport),
             clock,
             settings,
-            buckets: HashMap::new(),
             heartbeat: None,
             thresholds_checked_at: 0,
+            announced_at: 0,
             notifier: Notifier::default(),
         }
     }
@@ -318,7 +316,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
     async fn next_wake(&mut self, now: i64) -> Result<i64, sqlx::Error> {
         let mut wake = now + 250;
         for gate in delivery::ready_workspaces(&self.db, now).await? {
-            wake = wake.min(self.bucket(&gate, now).next_token_at(now).max(now + 1));
+            wake = wake.min(gate.bucket().next_token_at(now).max(now + 1));
         }
         let parked = delivery::next_wake(&self.db, now).await?;
         let forward = forwarding::next_due(&self.db).await?;
@@ -326,14 +324,6 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             wake = wake.min(at.max(now + 1));
         }
         Ok(wake)
-    }
-
-    fn bucket(&mut self, gate: &Gate, now: i64) -> &mut TokenBucket {
-        let burst = u32::try_from(gate.burst).unwrap_or(1);
-        let bucket =
-            self.buckets.entry(gate.id).or_insert_with(|| TokenBucket::for_clay(gate.rate_per_sec, burst, now));
-        bucket.reconfigure(gate.rate_per_sec, burst);
-        bucket
     }
 
     async fn claim(&mut self, now: i64, capacity: usize) -> Result<Vec<Claimed>, sqlx::Error> {
@@ -344,13 +334,12 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             if room == 0 {
                 break;
             }
-            let tokens = self.bucket(&gate, now).take(now, room);
-            if tokens == 0 {
+            // The bucket is the workspace's, in the database: the claim takes from it.
+            if gate.bucket().next_token_at(now) > now {
                 continue;
             }
             let lease = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
-            let claim = delivery::claim(&self.db, &gate, tokens, now, lease).await?;
-            self.bucket(&gate, now).give_back(tokens - u32::try_from(claim.leads.len()).unwrap_or(tokens));
+            let claim = delivery::claim(&self.db, &gate, room, now, lease).await?;
             self.raise_parking_alerts(&gate, &claim, now).await?;
             claimed.extend(claim.leads);
         }
@@ -413,7 +402,6 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             let (verdict, cool) = self.settings.policy.judge(&answer, lead.attempts, now, rand::random::<f64>());
             if let Some(cool) = cool {
                 delivery::cool_down(&self.db, lead.workspace_id, cool.until).await?;
-                self.buckets.remove(&lead.workspace_id);
             }
             match &verdict {
                 Verdict::Delivered { .. } => report.delivered += 1,
@@ -458,6 +446,11 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 tracing::warn!(table = forward.table_id, "{message}");
                 self.notifier.tell(&message);
             }
+        }
+        // Every instance's dashboard hears of it, at most once a second from each worker.
+        if now - self.announced_at >= 1_000 {
+            self.announced_at = now;
+            changes::announce(&self.db).await?;
         }
         Ok(report)
     }

@@ -25,6 +25,21 @@ impl TokenBucket {
         TokenBucket { rate_per_sec: rate_per_sec.max(0.001), capacity, tokens: capacity, updated_at: now }
     }
 
+    /// The bucket as stored with its workspace (`tokens` is `None` for a full one), so that
+    /// every process that sends for the workspace draws from the same bucket.
+    pub fn restore(rate_per_sec: f64, burst: u32, tokens: Option<f64>, updated_at: i64) -> Self {
+        let mut bucket = TokenBucket::for_clay(rate_per_sec, burst, updated_at);
+        if let Some(tokens) = tokens {
+            bucket.tokens = tokens.clamp(0.0, bucket.capacity);
+        }
+        bucket
+    }
+
+    /// What [`TokenBucket::restore`] takes back: the tokens and when they were counted.
+    pub fn state(&self) -> (f64, i64) {
+        (self.tokens, self.updated_at)
+    }
+
     /// Changes the limits (a person edited the workspace), keeping what has accrued.
     pub fn reconfigure(&mut self, rate_per_sec: f64, burst: u32) {
         let fresh = TokenBucket::for_clay(rate_per_sec, burst, self.updated_at);
@@ -92,6 +107,17 @@ mod tests {
         let mut bucket = TokenBucket::for_clay(0.5, 1, 0);
         assert_eq!(bucket.take(0, 5), 1);
         assert_eq!(bucket.next_token_at(0), 2_000);
+    }
+
+    #[test]
+    fn a_stored_bucket_carries_on_where_it_was() {
+        let mut bucket = TokenBucket::for_clay(10.0, 20, 0);
+        bucket.take(0, 7);
+        let (tokens, at) = bucket.state();
+        let mut again = TokenBucket::restore(10.0, 20, Some(tokens), at);
+        assert_eq!(again.take(0, 100), 3);
+        assert_eq!(TokenBucket::restore(10.0, 20, None, 0).take(0, 100), 10, "none stored: full");
+        assert_eq!(TokenBucket::restore(10.0, 4, Some(9.0), 0).take(0, 100), 2, "never past a smaller burst");
     }
 
     proptest! {

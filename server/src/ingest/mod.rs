@@ -375,6 +375,7 @@ where
         duplicates = summary.counts.duplicates,
         "import finished"
     );
+    store::changes::announce(db).await?;
     Ok(summary)
 }
 

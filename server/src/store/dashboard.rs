@@ -18,7 +18,7 @@ pub async fn snapshot(db: &Db, now: i64) -> Result<Dashboard, sqlx::Error> {
         .collect();
 
     let states: Vec<(i64, String, i64)> = on_db!(db, pool => sqlx::query_as(
-        "SELECT i.workspace_id, s.state, SUM(s.n) FROM
+        "SELECT i.workspace_id, s.state, CAST(SUM(s.n) AS BIGINT) FROM
              (SELECT import_id, state, COUNT(*) AS n FROM leads GROUP BY import_id, state) s
              JOIN imports i ON i.id = s.import_id
          GROUP BY i.workspace_id, s.state",
@@ -138,4 +138,27 @@ pub async fn webhook_outlooks(db: &Db, now: i64) -> Result<Vec<app::domain::Webh
             last_7_days: u64::try_from(row.last_7_days.unwrap_or(0)).unwrap_or(0),
         })
         .collect())
+}
+
+/// One row of the daily budget roll-up: what one table's callbacks settled on one UTC day.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BudgetDay {
+    pub table_id: i64,
+    pub day_start: i64,
+    pub leads: i64,
+    pub credits_estimated: f64,
+    pub credits_spent: f64,
+    pub actions_spent: f64,
+}
+
+/// A workspace's daily roll-up from `since` on, oldest first.
+pub async fn budget_days(db: &Db, workspace_id: i64, since: i64) -> Result<Vec<BudgetDay>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT table_id, day_start, leads, credits_estimated, credits_spent, actions_spent FROM budget_days
+         WHERE workspace_id = $1 AND day_start >= $2 ORDER BY day_start, table_id",
+    )
+    .bind(workspace_id)
+    .bind(since)
+    .fetch_all(pool)
+    .await)
 }

@@ -4,7 +4,11 @@
 //! webhook never passes its usable cap and a workspace never its budget, whatever runs at once.
 
 use super::{Db, alerts, on_db};
-use crate::{budget, delivery::policy::Verdict, secret::Secret};
+use crate::{
+    budget,
+    delivery::{pacing::TokenBucket, policy::Verdict},
+    secret::Secret,
+};
 use app::domain::DeliveryCounts;
 use std::collections::BTreeMap;
 
@@ -16,7 +20,22 @@ pub struct Gate {
     pub burst: i64,
     pub cooldown_until: i64,
     pub monthly_credit_budget: Option<i64>,
+    pub monthly_action_budget: Option<i64>,
     pub budget_day: i64,
+    /// The workspace's token bucket, shared by every process (see [`TokenBucket::restore`]).
+    pub bucket_tokens: Option<f64>,
+    pub bucket_updated_at: i64,
+}
+
+impl Gate {
+    pub fn bucket(&self) -> TokenBucket {
+        TokenBucket::restore(
+            self.rate_per_sec,
+            u32::try_from(self.burst).unwrap_or(1),
+            self.bucket_tokens,
+            self.bucket_updated_at,
+        )
+    }
 }
 
 /// A lead claimed for sending, with where it goes.
@@ -46,17 +65,23 @@ impl Claimed {
     }
 }
 
+pub const DAY_MS: i64 = 86_400_000;
+
 /// Why leads of a workspace are parked.
 pub const NEEDS_WEBHOOK: &str = "needs_webhook";
 pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
 
+const GATE_COLUMNS: &str = "id, rate_per_sec, burst, cooldown_until, monthly_credit_budget, monthly_action_budget,
+    budget_day, bucket_tokens, bucket_updated_at";
+
 /// Workspaces that have leads ready to send now (not cooling down).
 pub async fn ready_workspaces(db: &Db, now: i64) -> Result<Vec<Gate>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT id, rate_per_sec, burst, cooldown_until, monthly_credit_budget, budget_day FROM workspaces w
+    let sql = format!(
+        "SELECT {GATE_COLUMNS} FROM workspaces w
          WHERE cooldown_until <= $1 AND EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = w.id AND l.state = 'queued')
-         ORDER BY id",
-    )
+         ORDER BY id"
+    );
+    on_db!(db, pool => sqlx::query_as(&sql)
     .bind(now)
     .fetch_all(pool)
     .await)
@@ -117,7 +142,8 @@ pub async fn release_expired_leases(db: &Db, now: i64) -> Result<u64, sqlx::Erro
         .execute(&mut *tx)
         .await?;
         let released = sqlx::query(&format!(
-            "UPDATE leads SET state = 'queued', lease_until = NULL, webhook_id = NULL, credits_reserved = NULL
+            "UPDATE leads SET state = 'queued', lease_until = NULL, webhook_id = NULL, credits_reserved = NULL,
+                 actions_reserved = NULL
              WHERE {expired}"
         ))
         .execute(&mut *tx)
@@ -134,6 +160,10 @@ fn release_sql(condition: &str) -> String {
     format!(
         "UPDATE budget_months SET reserved = reserved - COALESCE((
              SELECT SUM(l.credits_reserved) FROM leads l
+             WHERE {condition} AND l.callback_at IS NULL
+               AND l.workspace_id = budget_months.workspace_id AND l.budget_month = budget_months.month_start), 0),
+           actions_reserved = actions_reserved - COALESCE((
+             SELECT SUM(l.actions_reserved) FROM leads l
              WHERE {condition} AND l.callback_at IS NULL
                AND l.workspace_id = budget_months.workspace_id AND l.budget_month = budget_months.month_start), 0)
          WHERE EXISTS (SELECT 1 FROM leads l WHERE {condition} AND l.callback_at IS NULL AND l.credits_reserved IS NOT NULL
@@ -167,6 +197,14 @@ struct Candidate {
     payload: String,
     attempts: i64,
     credits_per_lead: f64,
+    actions_per_lead: f64,
+}
+
+/// Estimates held against a month's budgets until Clay's callback settles them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reservation {
+    credits: f64,
+    actions: f64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -177,9 +215,11 @@ struct Room {
     room: i64,
 }
 
-/// Claims up to `limit` ready leads of the workspace, highest priority first, oldest first: each
-/// gets a webhook with room (counted against it) and its table's estimate reserved from the
-/// month's budget, and becomes in flight until `now + lease_ms`.
+/// Claims up to `limit` ready leads of the workspace, as many as its token bucket allows, highest
+/// priority first, oldest first: each gets a webhook with room (counted against it) and its
+/// table's estimates reserved from the month's budgets, and becomes in flight until
+/// `now + lease_ms`. The bucket, the webhook counts and the budgets move in the one transaction
+/// that holds the workspace's row, so processes sharing a database share them exactly.
 pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) -> Result<Claim, sqlx::Error> {
     let month = budget::month_start(now, u8::try_from(gate.budget_day).unwrap_or(1));
     let lock = match db {
@@ -187,14 +227,14 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
         Db::Postgres(_) => " FOR UPDATE OF l SKIP LOCKED",
     };
     let candidates_sql = format!(
-        "SELECT l.id, l.table_id, l.payload, l.attempts, t.credits_per_lead
+        "SELECT l.id, l.table_id, l.payload, l.attempts, t.credits_per_lead, t.actions_per_lead
          FROM leads l JOIN clay_tables t ON t.id = l.table_id
          WHERE l.workspace_id = $1 AND l.state = 'queued'
          ORDER BY l.priority DESC, l.id LIMIT $2{lock}"
     );
     let workspace_sql = match db {
-        Db::Sqlite(_) => "SELECT cooldown_until, monthly_credit_budget FROM workspaces WHERE id = $1",
-        Db::Postgres(_) => "SELECT cooldown_until, monthly_credit_budget FROM workspaces WHERE id = $1 FOR UPDATE",
+        Db::Sqlite(_) => format!("SELECT {GATE_COLUMNS} FROM workspaces WHERE id = $1"),
+        Db::Postgres(_) => format!("SELECT {GATE_COLUMNS} FROM workspaces WHERE id = $1 FOR UPDATE"),
     };
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -205,44 +245,56 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
             .bind(month)
             .execute(&mut *tx)
             .await?;
-        let (cooldown_until, budget): (i64, Option<i64>) =
-            sqlx::query_as(workspace_sql).bind(gate.id).fetch_one(&mut *tx).await?;
+        let workspace: Gate = sqlx::query_as(&workspace_sql).bind(gate.id).fetch_one(&mut *tx).await?;
         let mut claim = Claim::default();
-        if cooldown_until > now {
+        if workspace.cooldown_until > now {
             claim.cooling_down = true;
             return Ok(claim);
         }
-        let (reserved, spent): (f64, f64) = sqlx::query_as(
-            "SELECT reserved, spent FROM budget_months WHERE workspace_id = $1 AND month_start = $2",
+        let mut bucket = workspace.bucket();
+        let allowed = bucket.take(now, limit);
+        if allowed == 0 {
+            return Ok(claim);
+        }
+        let (credit_budget, action_budget) = (workspace.monthly_credit_budget, workspace.monthly_action_budget);
+        let (reserved, spent, actions_reserved, actions_spent): (f64, f64, f64, f64) = sqlx::query_as(
+            "SELECT reserved, spent, actions_reserved, actions_spent FROM budget_months
+             WHERE workspace_id = $1 AND month_start = $2",
         )
         .bind(gate.id)
         .bind(month)
         .fetch_one(&mut *tx)
         .await?;
-        let mut remaining = budget.map_or(f64::INFINITY, |budget| budget as f64 - reserved - spent);
+        let mut credits_left = credit_budget.map_or(f64::INFINITY, |budget| budget as f64 - reserved - spent);
+        let mut actions_left =
+            action_budget.map_or(f64::INFINITY, |budget| budget as f64 - actions_reserved - actions_spent);
         let candidates: Vec<Candidate> =
-            sqlx::query_as(&candidates_sql).bind(gate.id).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
+            sqlx::query_as(&candidates_sql).bind(gate.id).bind(i64::from(allowed)).fetch_all(&mut *tx).await?;
 
-        // Budget first, in queue order: a lead whose estimate does not fit parks its table.
-        let mut by_table: Vec<(i64, f64, Vec<Candidate>)> = Vec::new();
+        // Budgets first, in queue order: a lead whose estimates do not fit parks its table.
+        let mut by_table: Vec<(i64, Reservation, Vec<Candidate>)> = Vec::new();
         for lead in candidates {
             if claim.out_of_budget.contains(&lead.table_id) {
                 continue;
             }
-            if lead.credits_per_lead > remaining + 1e-9 {
+            if lead.credits_per_lead > credits_left + 1e-9 || lead.actions_per_lead > actions_left + 1e-9 {
                 claim.out_of_budget.push(lead.table_id);
                 continue;
             }
-            remaining -= lead.credits_per_lead;
+            credits_left -= lead.credits_per_lead;
+            actions_left -= lead.actions_per_lead;
             match by_table.iter_mut().find(|(table, ..)| *table == lead.table_id) {
                 Some((.., leads)) => leads.push(lead),
-                None => by_table.push((lead.table_id, lead.credits_per_lead, vec![lead])),
+                None => {
+                    let each = Reservation { credits: lead.credits_per_lead, actions: lead.actions_per_lead };
+                    by_table.push((lead.table_id, each, vec![lead]));
+                }
             }
         }
 
-        let mut reserved_now = 0.0;
-        let mut assigned: Vec<(i64, Vec<i64>, f64)> = Vec::new();
-        for (table_id, credits, leads) in by_table {
+        let mut reserved_now = Reservation::default();
+        let mut assigned: Vec<(i64, Vec<i64>, Reservation)> = Vec::new();
+        for (table_id, each, leads) in by_table {
             let rooms: Vec<Room> = sqlx::query_as(
                 "SELECT id, url, auth_token, lifetime_cap - safety_margin - used AS room FROM webhooks
                  WHERE table_id = $1 AND state = 'active' AND used < lifetime_cap - safety_margin ORDER BY id",
@@ -274,7 +326,7 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
                      ON CONFLICT (webhook_id, day_start) DO UPDATE SET submissions = webhook_days.submissions + $3",
                 )
                 .bind(room.id)
-                .bind(now - now.rem_euclid(86_400_000))
+                .bind(now - now.rem_euclid(DAY_MS))
                 .bind(take as i64)
                 .execute(&mut *tx)
                 .await?;
@@ -292,8 +344,9 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
                         attempts: u32::try_from(lead.attempts).unwrap_or(u32::MAX),
                     });
                 }
-                reserved_now += credits * ids.len() as f64;
-                assigned.push((room.id, ids, credits));
+                reserved_now.credits += each.credits * ids.len() as f64;
+                reserved_now.actions += each.actions * ids.len() as f64;
+                assigned.push((room.id, ids, each));
                 if waiting.peek().is_none() {
                     break;
                 }
@@ -303,25 +356,38 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
             }
         }
 
-        for (webhook_id, ids, credits) in &assigned {
+        for (webhook_id, ids, each) in &assigned {
             sqlx::query(&format!(
                 "UPDATE leads SET state = 'in_flight', webhook_id = $1, lease_until = $2, credits_reserved = $3,
-                     budget_month = $4, wait_reason = NULL
+                     actions_reserved = $4, budget_month = $5, wait_reason = NULL
                  WHERE {}",
                 ids_in("id", ids)
             ))
             .bind(webhook_id)
             .bind(now + lease_ms)
-            .bind(credits)
+            .bind(each.credits)
+            .bind(each.actions)
             .bind(month)
             .execute(&mut *tx)
             .await?;
         }
-        if reserved_now > 0.0 {
-            sqlx::query("UPDATE budget_months SET reserved = reserved + $3 WHERE workspace_id = $1 AND month_start = $2")
-                .bind(gate.id)
-                .bind(month)
-                .bind(reserved_now)
+        bucket.give_back(allowed.saturating_sub(u32::try_from(claim.leads.len()).unwrap_or(allowed)));
+        let (tokens, counted_at) = bucket.state();
+        sqlx::query("UPDATE workspaces SET bucket_tokens = $2, bucket_updated_at = $3 WHERE id = $1")
+            .bind(gate.id)
+            .bind(tokens)
+            .bind(counted_at)
+            .execute(&mut *tx)
+            .await?;
+        if !assigned.is_empty() {
+            sqlx::query(
+                "UPDATE budget_months SET reserved = reserved + $3, actions_reserved = actions_reserved + $4
+                 WHERE workspace_id = $1 AND month_start = $2",
+            )
+            .bind(gate.id)
+            .bind(month)
+            .bind(reserved_now.credits)
+            .bind(reserved_now.actions)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -434,7 +500,8 @@ pub async fn record(db: &Db, results: &[(Claimed, Verdict)], now: i64) -> Result
             };
             sqlx::query(
                 "UPDATE leads SET state = $2, next_attempt_at = $3, attempts = attempts + $4, last_status = $5,
-                     last_error = $6, lease_until = NULL, webhook_id = NULL, credits_reserved = NULL
+                     last_error = $6, lease_until = NULL, webhook_id = NULL, credits_reserved = NULL,
+                     actions_reserved = NULL
                  WHERE id = $1 AND state = 'in_flight' AND callback_at IS NULL",
             )
             .bind(lead.lead_id)
@@ -467,7 +534,10 @@ pub fn minute_start(now: i64) -> i64 {
 /// The workspace waits until `until` (the longest cool-down wins).
 pub async fn cool_down(db: &Db, workspace_id: i64, until: i64) -> Result<(), sqlx::Error> {
     on_db!(db, pool => sqlx::query(
-        "UPDATE workspaces SET cooldown_until = CASE WHEN cooldown_until < $2 THEN $2 ELSE cooldown_until END WHERE id = $1",
+        // The bucket starts full again when the cool-down ends.
+        "UPDATE workspaces SET cooldown_until = CASE WHEN cooldown_until < $2 THEN $2 ELSE cooldown_until END,
+             bucket_tokens = NULL, bucket_updated_at = $2
+         WHERE id = $1",
     )
     .bind(workspace_id)
     .bind(until)
@@ -505,11 +575,16 @@ pub async fn unpark(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
             rooms > 0
         } else {
             let snapshot = budget_snapshot(db, workspace_id, now).await?;
-            let credits: Option<(f64,)> = on_db!(db, pool => sqlx::query_as("SELECT credits_per_lead FROM clay_tables WHERE id = $1")
-                .bind(table_id)
-                .fetch_optional(pool)
-                .await)?;
-            snapshot.remaining().is_none_or(|left| credits.is_some_and(|(c,)| c <= left + 1e-9))
+            let estimate: Option<(f64, f64)> = on_db!(db, pool => sqlx::query_as(
+                "SELECT credits_per_lead, actions_per_lead FROM clay_tables WHERE id = $1",
+            )
+            .bind(table_id)
+            .fetch_optional(pool)
+            .await)?;
+            estimate.is_some_and(|(credits, actions)| {
+                snapshot.remaining().is_none_or(|left| credits <= left + 1e-9)
+                    && snapshot.actions_remaining().is_none_or(|left| actions <= left + 1e-9)
+            })
         };
         if free {
             moved += on_db!(db, pool => sqlx::query(
@@ -533,38 +608,53 @@ pub async fn unpark(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     Ok(moved)
 }
 
-/// This budget month of a workspace.
+/// This budget month of a workspace: data credits, then Actions.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BudgetSnapshot {
     pub month_start: i64,
     pub budget: Option<i64>,
     pub reserved: f64,
     pub spent: f64,
+    pub action_budget: Option<i64>,
+    pub actions_reserved: f64,
+    pub actions_spent: f64,
 }
 
 impl BudgetSnapshot {
     pub fn remaining(&self) -> Option<f64> {
         self.budget.map(|budget| budget as f64 - self.reserved - self.spent)
     }
+
+    pub fn actions_remaining(&self) -> Option<f64> {
+        self.action_budget.map(|budget| budget as f64 - self.actions_reserved - self.actions_spent)
+    }
 }
 
 pub async fn budget_snapshot(db: &Db, workspace_id: i64, now: i64) -> Result<BudgetSnapshot, sqlx::Error> {
-    let (budget, day): (Option<i64>, i64) = on_db!(db, pool => sqlx::query_as(
-        "SELECT monthly_credit_budget, budget_day FROM workspaces WHERE id = $1",
+    let (budget, action_budget, day): (Option<i64>, Option<i64>, i64) = on_db!(db, pool => sqlx::query_as(
+        "SELECT monthly_credit_budget, monthly_action_budget, budget_day FROM workspaces WHERE id = $1",
     )
     .bind(workspace_id)
     .fetch_one(pool)
     .await)?;
     let month_start = budget::month_start(now, u8::try_from(day).unwrap_or(1));
-    let row: Option<(f64, f64)> = on_db!(db, pool => sqlx::query_as(
-        "SELECT reserved, spent FROM budget_months WHERE workspace_id = $1 AND month_start = $2",
+    let row: Option<(f64, f64, f64, f64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT reserved, spent, actions_reserved, actions_spent FROM budget_months WHERE workspace_id = $1 AND month_start = $2",
     )
     .bind(workspace_id)
     .bind(month_start)
     .fetch_optional(pool)
     .await)?;
-    let (reserved, spent) = row.unwrap_or((0.0, 0.0));
-    Ok(BudgetSnapshot { month_start, budget, reserved: reserved.max(0.0), spent })
+    let (reserved, spent, actions_reserved, actions_spent) = row.unwrap_or_default();
+    Ok(BudgetSnapshot {
+        month_start,
+        budget,
+        reserved: reserved.max(0.0),
+        spent,
+        action_budget,
+        actions_reserved: actions_reserved.max(0.0),
+        actions_spent,
+    })
 }
 
 pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Error> {
@@ -667,20 +757,39 @@ pub enum CallbackResult {
     Unknown,
 }
 
-/// Applies Clay's callback for a lead: its enrichment, its actual credits in place of the
-/// estimate, and its place in the stream-through queue when the table forwards. Idempotent by lead.
+/// What Clay reported a lead cost, when it said.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Reported {
+    pub credits: Option<f64>,
+    pub actions: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Settled {
+    workspace_id: i64,
+    budget_month: Option<i64>,
+    credits_reserved: Option<f64>,
+    actions_reserved: Option<f64>,
+    credits_used: f64,
+    actions_used: f64,
+    credits_per_lead: f64,
+}
+
+/// Applies Clay's callback for a lead: its enrichment, its actual credits and Actions in place of
+/// the estimates, and its place in the stream-through queue when the table forwards. Idempotent
+/// by lead.
 pub async fn apply_callback(
     db: &Db,
     table_id: i64,
     lead_id: i64,
-    credits_used: Option<f64>,
+    reported: Reported,
     enrichment: &str,
     now: i64,
 ) -> Result<CallbackResult, sqlx::Error> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         // The write first (see `claim`); it only succeeds once per lead.
-        let settled: Option<(i64, Option<i64>, Option<f64>, f64)> = sqlx::query_as(
+        let settled: Option<Settled> = sqlx::query_as(
             // A lead Clay called back for has reached Clay, whatever the network said: one that
             // waits for a retry (or was re-queued after its lease) is delivered, never sent again.
             "UPDATE leads SET callback_at = $3, enrichment = $4,
@@ -688,20 +797,23 @@ pub async fn apply_callback(
                               THEN 'delivered' ELSE state END,
                  delivered_at = CASE WHEN state = 'in_flight' THEN delivered_at ELSE COALESCE(delivered_at, $3) END,
                  credits_used = COALESCE($5, credits_reserved, (SELECT credits_per_lead FROM clay_tables WHERE id = $2)),
+                 actions_used = COALESCE($6, actions_reserved, (SELECT actions_per_lead FROM clay_tables WHERE id = $2)),
                  forward_state = CASE WHEN (SELECT forward_url FROM clay_tables WHERE id = $2) IS NULL THEN NULL
                                       ELSE 'queued' END,
                  forward_next_at = 0
              WHERE id = $1 AND table_id = $2 AND callback_at IS NULL
-             RETURNING workspace_id, budget_month, credits_reserved, credits_used",
+             RETURNING workspace_id, budget_month, credits_reserved, actions_reserved, credits_used, actions_used,
+                 (SELECT credits_per_lead FROM clay_tables WHERE id = $2) AS credits_per_lead",
         )
         .bind(lead_id)
         .bind(table_id)
         .bind(now)
         .bind(enrichment)
-        .bind(credits_used)
+        .bind(reported.credits)
+        .bind(reported.actions)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((workspace_id, month, reserved, used)) = settled else {
+        let Some(settled) = settled else {
             let (known,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM leads WHERE id = $1 AND table_id = $2")
                 .bind(lead_id)
                 .bind(table_id)
@@ -709,7 +821,8 @@ pub async fn apply_callback(
                 .await?;
             return Ok(if known > 0 { CallbackResult::Repeated } else { CallbackResult::Unknown });
         };
-        let month = match month {
+        let workspace_id = settled.workspace_id;
+        let month = match settled.budget_month {
             Some(month) => month,
             None => {
                 let (day,): (i64,) = sqlx::query_as("SELECT budget_day FROM workspaces WHERE id = $1")
@@ -725,12 +838,31 @@ pub async fn apply_callback(
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE budget_months SET reserved = reserved - $3, spent = spent + $4 WHERE workspace_id = $1 AND month_start = $2",
+            "UPDATE budget_months SET reserved = reserved - $3, spent = spent + $4,
+                 actions_reserved = actions_reserved - $5, actions_spent = actions_spent + $6
+             WHERE workspace_id = $1 AND month_start = $2",
         )
         .bind(workspace_id)
         .bind(month)
-        .bind(reserved.unwrap_or(0.0))
-        .bind(used)
+        .bind(settled.credits_reserved.unwrap_or(0.0))
+        .bind(settled.credits_used)
+        .bind(settled.actions_reserved.unwrap_or(0.0))
+        .bind(settled.actions_used)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO budget_days (workspace_id, table_id, day_start, leads, credits_estimated, credits_spent, actions_spent)
+             VALUES ($1, $2, $3, 1, $4, $5, $6)
+             ON CONFLICT (workspace_id, day_start, table_id) DO UPDATE SET leads = budget_days.leads + 1,
+                 credits_estimated = budget_days.credits_estimated + $4, credits_spent = budget_days.credits_spent + $5,
+                 actions_spent = budget_days.actions_spent + $6",
+        )
+        .bind(workspace_id)
+        .bind(table_id)
+        .bind(now - now.rem_euclid(DAY_MS))
+        .bind(settled.credits_reserved.unwrap_or(settled.credits_per_lead))
+        .bind(settled.credits_used)
+        .bind(settled.actions_used)
         .execute(&mut *tx)
         .await?;
         sqlx::query(

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod changes;
 pub mod dashboard;
 pub mod delivery;
 pub mod forwarding;

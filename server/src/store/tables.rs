@@ -9,6 +9,7 @@ struct Row {
     workspace_id: i64,
     name: String,
     credits_per_lead: f64,
+    actions_per_lead: f64,
     scenario_id: Option<i64>,
     created_at: i64,
 }
@@ -20,30 +21,39 @@ impl From<Row> for ClayTable {
             workspace_id: r.workspace_id,
             name: r.name,
             credits_per_lead: r.credits_per_lead,
+            actions_per_lead: r.actions_per_lead,
             scenario_id: r.scenario_id,
             created_at: r.created_at,
         }
     }
 }
 
-const COLUMNS: &str = "id, workspace_id, name, credits_per_lead, scenario_id, created_at";
+const COLUMNS: &str = "id, workspace_id, name, credits_per_lead, actions_per_lead, scenario_id, created_at";
+
+/// What a table is expected to cost per lead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub credits: f64,
+    pub actions: f64,
+}
 
 pub async fn insert(
     db: &Db,
     workspace_id: i64,
     name: &str,
-    credits_per_lead: f64,
+    estimate: Estimate,
     scenario_id: Option<i64>,
     now: i64,
 ) -> Result<ClayTable, sqlx::Error> {
     let sql = format!(
-        "INSERT INTO clay_tables (workspace_id, name, credits_per_lead, scenario_id, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+        "INSERT INTO clay_tables (workspace_id, name, credits_per_lead, actions_per_lead, scenario_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
     );
     let row: Row = on_db!(db, pool => sqlx::query_as(&sql)
         .bind(workspace_id)
         .bind(name)
-        .bind(credits_per_lead)
+        .bind(estimate.credits)
+        .bind(estimate.actions)
         .bind(scenario_id)
         .bind(now)
         .fetch_one(pool)
@@ -55,16 +65,18 @@ pub async fn update(
     db: &Db,
     id: i64,
     name: &str,
-    credits_per_lead: f64,
+    estimate: Estimate,
     scenario_id: Option<i64>,
 ) -> Result<Option<ClayTable>, sqlx::Error> {
     let sql = format!(
-        "UPDATE clay_tables SET name = $2, credits_per_lead = $3, scenario_id = $4 WHERE id = $1 RETURNING {COLUMNS}"
+        "UPDATE clay_tables SET name = $2, credits_per_lead = $3, actions_per_lead = $4, scenario_id = $5
+         WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row: Option<Row> = on_db!(db, pool => sqlx::query_as(&sql)
         .bind(id)
         .bind(name)
-        .bind(credits_per_lead)
+        .bind(estimate.credits)
+        .bind(estimate.actions)
         .bind(scenario_id)
         .fetch_optional(pool)
         .await)?;

@@ -1,5 +1,9 @@
-//! The test harness: a real Kiln on a loopback port with a fresh SQLite file, and helpers to act
+//! The test harness: a real Kiln on a loopback port with a fresh database, and helpers to act
 //! as a browser (cookies, no automatic redirects) or as an automation (bearer tokens).
+//!
+//! The database is a new SQLite file, or, with `KILN_TEST_STORE=postgres`, a new PostgreSQL
+//! database on the server of `KILN_TEST_POSTGRES_URL` (dropped when the test ends): `make test`
+//! runs the store's suites a second time that way when the URL is set.
 #![allow(dead_code)]
 
 use app::domain::Role;
@@ -9,16 +13,90 @@ use kiln::{
 };
 use reqwest::{Client, Response, StatusCode, redirect::Policy};
 use serde_json::{Value, json};
+use sqlx::Connection;
 use std::net::SocketAddr;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// A fresh database for one test.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    pub dir: TempDir,
+    /// The server's URL and the database's name, to drop it at the end.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn fresh() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if std::env::var("KILN_TEST_STORE").as_deref() != Ok("postgres") {
+            let url = format!("sqlite://{}", dir.path().join("kiln.db").display()).parse().unwrap();
+            return TestDatabase { url, dir, postgres: None };
+        }
+        let server = postgres_url().expect("KILN_TEST_STORE=postgres needs KILN_TEST_POSTGRES_URL");
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("kiln_test_{}_{serial}_{nanos}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&server).await.expect("PostgreSQL at KILN_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+        let url = database_url(&server, &name).parse().unwrap();
+        TestDatabase { url, dir, postgres: Some((server, name)) }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// A plain connection pool for tests that look into the tables themselves.
+    pub async fn any(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(self.url.as_str()).await.expect("test database")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else { return };
+        // Drop runs outside any runtime the test may still have: a thread of its own does it.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The PostgreSQL server for tests, when one is configured.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("KILN_TEST_POSTGRES_URL").ok().filter(|url| !url.is_empty())
+}
+
+/// `postgres://user@host:5432/test` with its database replaced by `name`.
+pub fn database_url(server: &str, name: &str) -> String {
+    let (base, query) = server.split_once('?').map_or((server, None), |(b, q)| (b, Some(q)));
+    let base = match base.rsplit_once('/') {
+        Some((authority, _)) if authority.contains("//") && !authority.ends_with('/') => authority,
+        _ => base.trim_end_matches('/'),
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
-    pub dir: TempDir,
+    pub database: TestDatabase,
     stop: Option<oneshot::Sender<()>>,
 }
 
@@ -29,14 +107,13 @@ impl TestApp {
 
     /// Spawns with serve flags adjusted by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("kiln.db").display()).parse().unwrap();
-        let db = Db::connect(&url).await.expect("database");
+        let database = TestDatabase::fresh().await;
+        let db = Db::connect(&database.url).await.expect("database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
         let addr = listener.local_addr().unwrap();
         let mut args = ServeArgs {
             addr,
-            site_root: dir.path().join("site"),
+            site_root: database.dir.path().join("site"),
             public_url: None,
             // Tests that want the sandbox and its demo workspace turn it on.
             no_sandbox: true,
@@ -50,7 +127,7 @@ impl TestApp {
         tokio::spawn(kiln::serve(listener, app, async move {
             let _ = stopped.await;
         }));
-        TestApp { addr, db, dir, stop: Some(stop) }
+        TestApp { addr, db, database, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {

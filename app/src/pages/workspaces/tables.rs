@@ -32,11 +32,14 @@ pub(super) fn Tables(workspace_id: i64, tables: Vec<TableOverview>) -> impl Into
     let scenarios = Resource::new(|| (), |_| crate::pages::planner::saved_scenarios());
     let on_submit = move |ev| {
         let Some(f) = Submitted::from_event(&ev) else { return };
-        match optional_number::<f64>(&f, "credits_per_lead", "Credits per lead") {
-            Ok(credits_per_lead) => {
+        let estimates = optional_number::<f64>(&f, "credits_per_lead", "Credits per lead")
+            .and_then(|credits| Ok((credits, optional_number::<f64>(&f, "actions_per_lead", "Actions per lead")?)));
+        match estimates {
+            Ok((credits_per_lead, actions_per_lead)) => {
                 invalid.set(None);
                 let scenario_id = f.text("scenario_id").parse().ok();
-                let input = TableInput { workspace_id, name: f.text("name"), credits_per_lead, scenario_id };
+                let input =
+                    TableInput { workspace_id, name: f.text("name"), credits_per_lead, actions_per_lead, scenario_id };
                 create.dispatch(SaveTable { id: None, input });
             }
             Err(error) => invalid.set(Some(error)),
@@ -53,6 +56,7 @@ pub(super) fn Tables(workspace_id: i64, tables: Vec<TableOverview>) -> impl Into
             <form class="inline-form" data-testid="create-table" on:submit=on_submit>
                 <label>"Table name" <input name="name" required maxlength="100" placeholder="e.g. EU prospects" /></label>
                 <label>"Estimated data credits per lead" <input name="credits_per_lead" inputmode="decimal" placeholder="6" /></label>
+                <label>"Actions per lead" <input name="actions_per_lead" inputmode="decimal" placeholder="1" /></label>
                 <label>"or from a saved planner scenario"
                     <select name="scenario_id">
                         <option value="">"— typed above —"</option>
@@ -81,7 +85,12 @@ fn TableBlock(table: TableOverview) -> impl IntoView {
             <div class="table-head">
                 <strong>{table.name.clone()}</strong>
                 <span class="muted">
-                    {format!(" · id {id} · {} data credits per lead · {} submissions left on active webhooks", decimal(table.credits_per_lead, 2), int(left))}
+                    {format!(
+                        " · id {id} · {} data credits and {} Actions per lead · {} submissions left on active webhooks",
+                        decimal(table.credits_per_lead, 2),
+                        decimal(table.actions_per_lead, 2),
+                        int(left)
+                    )}
                 </span>
             </div>
             {if webhooks.is_empty() {

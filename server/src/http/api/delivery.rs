@@ -6,7 +6,10 @@ use crate::{
     error::{Error, Result},
     imports::{self as import_rules, Control},
     state::AppState,
-    store::{self, delivery::CallbackResult},
+    store::{
+        self,
+        delivery::{CallbackResult, Reported},
+    },
     workspaces,
 };
 use app::domain::{CallbackSettings, Priority, Role, TableDelivery, TableDeliveryInput};
@@ -96,7 +99,7 @@ async fn priority(
     Ok(Json(import_rules::set_priority(&state.db, &principal.actor(), id, priority).await?.into()))
 }
 
-/// GET /api/v1/workspaces/{id}/budget: this budget month's credits.
+/// GET /api/v1/workspaces/{id}/budget: this budget month's data credits and Actions.
 async fn budget(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Json<Value>> {
     principal.require(Role::Viewer)?;
     store::workspaces::find(&state.db, id).await?.ok_or(Error::NotFound("workspace"))?;
@@ -112,6 +115,12 @@ async fn budget(State(state): State<AppState>, principal: Principal, Path(id): P
         "reserved": snapshot.reserved,
         "spent": snapshot.spent,
         "remaining": snapshot.remaining(),
+        "actions": {
+            "budget": snapshot.action_budget,
+            "reserved": snapshot.actions_reserved,
+            "spent": snapshot.actions_spent,
+            "remaining": snapshot.actions_remaining(),
+        },
     })))
 }
 
@@ -163,6 +172,19 @@ async fn enriched_csv(State(state): State<AppState>, principal: Principal, Path(
     crate::exports::enriched_leads_response(&state.db, id).await
 }
 
+/// A use Clay reported in a callback (a number, or a number in a string), when present.
+fn reported_use(object: &Map<String, Value>, field: &'static str, message: &str) -> Result<Option<f64>> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_f64()
+            .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|used: &f64| used.is_finite() && *used >= 0.0)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(field, message)),
+    }
+}
+
 /// POST /api/v1/callbacks/{table_id}: Clay's HTTP API column hands back an enriched row.
 /// Authenticated by the table's callback token, not by an API token.
 async fn callback(
@@ -188,22 +210,17 @@ async fn callback(
         _ => None,
     }
     .ok_or_else(|| Error::invalid("kiln_id", "the callback needs the kiln_id Kiln sent with the row"))?;
-    let credits_used = match object.get("credits_used") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(
-            value
-                .as_f64()
-                .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
-                .filter(|c: &f64| c.is_finite() && *c >= 0.0)
-                .ok_or_else(|| Error::invalid("credits_used", "credits_used must be a number of credits, 0 or more"))?,
-        ),
+    let reported = Reported {
+        credits: reported_use(&object, "credits_used", "credits_used must be a number of credits, 0 or more")?,
+        actions: reported_use(&object, "actions_used", "actions_used must be a number of Actions, 0 or more")?,
     };
     let mut enrichment = object;
-    enrichment.shift_remove("kiln_id");
-    enrichment.shift_remove("credits_used");
+    for field in ["kiln_id", "credits_used", "actions_used"] {
+        enrichment.shift_remove(field);
+    }
     let enrichment = Value::Object(enrichment).to_string();
     let now = store::now_millis();
-    match store::delivery::apply_callback(&state.db, table_id, lead_id, credits_used, &enrichment, now).await? {
+    match store::delivery::apply_callback(&state.db, table_id, lead_id, reported, &enrichment, now).await? {
         CallbackResult::Applied => {
             Ok((StatusCode::OK, Json(json!({ "kiln_id": lead_id.to_string(), "status": "applied" }))).into_response())
         }
