@@ -2,12 +2,16 @@
 //!
 //! Measures, on SQLite: the snapshot the dashboard task computes every 2 s (its cost does not
 //! depend on how many people watch), and the requests a person's browser makes: the home page
-//! (server-rendered, with the alert banner), the dashboard server function, the webhooks page's
-//! server function, and the first event of the live stream. 200 requests each; p50 and p95.
+//! (server-rendered, with the alert banner), the dashboard server function, the webhooks and
+//! budgets pages' server functions (the budgets roll-up holds a year of 20 tables' days), and the
+//! first event of the live stream. 200 requests each; p50 and p95.
+
+mod common;
 
 use app::domain::Role;
+use common::start;
 use kiln::{
-    config::{DatabaseUrl, ServeArgs, WorkerArgs},
+    config::DatabaseUrl,
     store::{self, Db},
 };
 use serde_json::{Value, json};
@@ -21,22 +25,7 @@ const REQUESTS: usize = 200;
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("kiln.db").display()).parse().unwrap();
-    let db = Db::connect(&url).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let args = ServeArgs {
-        addr,
-        site_root: dir.path().join("site"),
-        public_url: None,
-        no_sandbox: true,
-        no_worker: true,
-        metrics_allow: vec!["127.0.0.1/32".parse().unwrap()],
-        worker: WorkerArgs::default(),
-    };
-    let app = kiln::build_app(db.clone(), &args, addr, None).await.unwrap();
-    tokio::spawn(kiln::serve(listener, app, std::future::pending()));
-    let base = format!("http://{addr}");
-    let token = kiln::accounts::create_token(&db, "bench", "bench", Role::Admin).await.unwrap().secret;
+    let (db, base, token) = start(&url, dir.path(), false).await;
     let api = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         let request = api.post(format!("{base}/api/v1{path}")).bearer_auth(&token).json(&body);
@@ -85,6 +74,17 @@ async fn main() {
     .execute(pool)
     .await
     .unwrap();
+    // A year of callbacks in the budgets roll-up: 20 tables, every day.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 365 * 20 - 1)
+         INSERT INTO budget_days (workspace_id, table_id, day_start, leads, credits_estimated, credits_spent, actions_spent)
+         SELECT $1, 1000 + i % 20, $2 - (i / 20) * 86400000, 100, 200.0, 150.0 + i % 7, 300.0 FROM n",
+    )
+    .bind(workspace["id"].as_i64().unwrap())
+    .bind(now - now.rem_euclid(86_400_000))
+    .execute(pool)
+    .await
+    .unwrap();
     println!("seeded {LEADS} leads over {IMPORTS} imports in {:.1} s", seeding.elapsed().as_secs_f64());
 
     let mut snapshot = Vec::new();
@@ -126,8 +126,12 @@ async fn main() {
     }
     report("GET / (the dashboard page, server-rendered)", &mut page);
 
-    for (name, function) in [("live_dashboard", "dashboard"), ("load_webhooks", "webhooks"), ("open_alerts", "alerts")]
-    {
+    for (name, function) in [
+        ("live_dashboard", "dashboard"),
+        ("load_webhooks", "webhooks"),
+        ("load_budgets", "budgets"),
+        ("open_alerts", "alerts"),
+    ] {
         let path = server_fn_path(name);
         let mut times = Vec::new();
         for _ in 0..REQUESTS {

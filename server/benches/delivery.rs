@@ -22,7 +22,7 @@ const LEADS: usize = 100_000;
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url: DatabaseUrl = format!("sqlite://{}", dir.path().join("kiln.db").display()).parse().unwrap();
-    let (db, base, token) = start(&url, dir.path()).await;
+    let (db, base, token) = start(&url, dir.path(), true).await;
     let client = reqwest::Client::new();
 
     // A local endpoint that takes everything.

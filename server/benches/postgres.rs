@@ -38,7 +38,7 @@ async fn main() {
         };
         let url: DatabaseUrl = raw.parse().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (db, base, token) = start(&url, dir.path()).await;
+        let (db, base, token) = start(&url, dir.path(), false).await;
         let api = Api { client: &client, base: &base, token: &token };
 
         let unlimited = unlimited_workspace(&db).await;

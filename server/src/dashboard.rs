@@ -5,7 +5,7 @@
 use crate::{
     error::{Error, Result},
     state::AppState,
-    store::{self, Db},
+    store::{self, Db, dashboard::Settled},
 };
 use app::domain::Dashboard;
 use axum::{
@@ -166,10 +166,11 @@ pub async fn budgets_outlook(db: &Db, now: i64) -> Result<app::domain::BudgetsOu
         let snapshot = store::delivery::budget_snapshot(db, workspace.id, now).await?;
         let months = last_months(snapshot.month_start, workspace.budget_day, 12);
         let since = months.first().copied().unwrap_or(snapshot.month_start);
-        let days = store::dashboard::budget_days(db, workspace.id, since).await?;
+        let days = store::dashboard::settled_by_day(db, workspace.id, since).await?;
+        let by_table = store::dashboard::settled_by_table(db, workspace.id, snapshot.month_start).await?;
         let names: Vec<(i64, String)> =
             tables.iter().filter(|t| t.workspace_id == workspace.id).map(|t| (t.id, t.name.clone())).collect();
-        workspaces.push(workspace_budget(&workspace, &snapshot, &months, &days, &names));
+        workspaces.push(workspace_budget(&workspace, &snapshot, &months, &days, &by_table, &names));
     }
     Ok(app::domain::BudgetsOutlook { at: now, workspaces })
 }
@@ -185,63 +186,53 @@ fn last_months(current: i64, day: u8, count: usize) -> Vec<i64> {
     months
 }
 
-/// Groups the daily roll-up into the page's month, months and tables. Pure.
+/// Sorts the roll-up's days into the page's month and months, and names its tables. Pure.
 fn workspace_budget(
     workspace: &app::domain::Workspace,
     snapshot: &store::delivery::BudgetSnapshot,
     months: &[i64],
-    days: &[store::dashboard::BudgetDay],
-    tables: &[(i64, String)],
+    days: &[Settled],
+    by_table: &[Settled],
+    names: &[(i64, String)],
 ) -> app::domain::WorkspaceBudget {
     use app::domain::{Allowance, DaySpend, MonthSpend, TableSpend};
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let budget = |b: Option<i64>| b.and_then(|b| u64::try_from(b).ok());
     let month_start = snapshot.month_start;
-    let mut this_month: Vec<DaySpend> = Vec::new();
-    let mut per_table: Vec<TableSpend> = Vec::new();
     let mut per_month: Vec<MonthSpend> =
         months.iter().map(|&month_start| MonthSpend { month_start, ..MonthSpend::default() }).collect();
     for day in days {
-        if let Some(month) = per_month.iter_mut().rev().find(|m| m.month_start <= day.day_start) {
+        if let Some(month) = per_month.iter_mut().rev().find(|m| m.month_start <= day.key) {
             month.credits_estimated += day.credits_estimated;
             month.credits += day.credits_spent;
         }
-        if day.day_start < month_start {
-            continue;
-        }
-        match this_month.last_mut() {
-            Some(last) if last.day_start == day.day_start => {
-                last.leads += count(day.leads);
-                last.credits_estimated += day.credits_estimated;
-                last.credits += day.credits_spent;
-                last.actions += day.actions_spent;
-            }
-            _ => this_month.push(DaySpend {
-                day_start: day.day_start,
-                leads: count(day.leads),
-                credits_estimated: day.credits_estimated,
-                credits: day.credits_spent,
-                actions: day.actions_spent,
-            }),
-        }
-        let table = match per_table.iter_mut().position(|t| t.table_id == day.table_id) {
-            Some(i) => &mut per_table[i],
-            None => {
-                let name = tables.iter().find(|(id, _)| *id == day.table_id).map(|(_, n)| n.clone());
-                per_table.push(TableSpend {
-                    table_id: day.table_id,
-                    table: name.unwrap_or_else(|| format!("table {} (deleted)", day.table_id)),
-                    ..TableSpend::default()
-                });
-                per_table.last_mut().expect("just pushed")
-            }
-        };
-        table.leads += count(day.leads);
-        table.credits_estimated += day.credits_estimated;
-        table.credits += day.credits_spent;
-        table.actions += day.actions_spent;
     }
-    per_table.sort_by(|a, b| b.credits.total_cmp(&a.credits).then_with(|| a.table.cmp(&b.table)));
+    let this_month = days
+        .iter()
+        .filter(|day| day.key >= month_start)
+        .map(|day| DaySpend {
+            day_start: day.key,
+            leads: count(day.leads),
+            credits_estimated: day.credits_estimated,
+            credits: day.credits_spent,
+            actions: day.actions_spent,
+        })
+        .collect();
+    let mut tables: Vec<TableSpend> = by_table
+        .iter()
+        .map(|t| TableSpend {
+            table_id: t.key,
+            table: names
+                .iter()
+                .find(|(id, _)| *id == t.key)
+                .map_or_else(|| format!("table {} (deleted)", t.key), |(_, name)| name.clone()),
+            leads: count(t.leads),
+            credits_estimated: t.credits_estimated,
+            credits: t.credits_spent,
+            actions: t.actions_spent,
+        })
+        .collect();
+    tables.sort_by(|a, b| b.credits.total_cmp(&a.credits).then_with(|| a.table.cmp(&b.table)));
     app::domain::WorkspaceBudget {
         workspace_id: workspace.id,
         workspace: workspace.name.clone(),
@@ -255,7 +246,7 @@ fn workspace_budget(
         },
         days: this_month,
         months: per_month,
-        tables: per_table,
+        tables,
     }
 }
 
@@ -278,7 +269,7 @@ pub async fn audit_entries(db: &Db, before: Option<i64>) -> Result<Vec<app::doma
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{dashboard::BudgetDay, delivery::BudgetSnapshot};
+    use crate::store::delivery::BudgetSnapshot;
 
     fn at(text: &str) -> i64 {
         chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
@@ -294,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn the_roll_up_is_grouped_into_days_months_and_tables() {
+    fn the_roll_up_is_sorted_into_this_month_the_months_and_named_tables() {
         let workspace = app::domain::Workspace {
             id: 1,
             name: "Outbound".into(),
@@ -318,24 +309,20 @@ mod tests {
             actions_reserved: 0.0,
             actions_spent: 9.0,
         };
-        let day = |date: &str, table_id: i64, credits: f64| BudgetDay {
-            table_id,
-            day_start: at(&format!("{date}T00:00:00Z")),
-            leads: 2,
-            credits_estimated: 4.0,
+        let settled = |key: i64, leads: i64, credits: f64| Settled {
+            key,
+            leads,
+            credits_estimated: 2.0 * leads as f64,
             credits_spent: credits,
             actions_spent: 3.0,
         };
-        // Before this month (October's budget month), then two tables on one day, then another day.
-        let days = [
-            day("2026-11-01", 7, 8.0),
-            day("2026-11-16", 7, 3.0),
-            day("2026-11-16", 8, 5.0),
-            day("2026-11-20", 7, 6.0),
-        ];
+        let day = |date: &str, leads: i64, credits: f64| settled(at(&format!("{date}T00:00:00Z")), leads, credits);
+        // A day of October's budget month (it starts on the 15th), then two of this one.
+        let days = [day("2026-11-01", 2, 8.0), day("2026-11-16", 4, 8.0), day("2026-11-20", 2, 6.0)];
+        let by_table = [settled(8, 2, 5.0), settled(7, 4, 9.0), settled(9, 1, 0.0)];
         let months = last_months(month_start, 15, 12);
-        let tables = [(7, "EU".to_owned()), (8, "US".to_owned())];
-        let budget = workspace_budget(&workspace, &snapshot, &months, &days, &tables);
+        let names = [(7, "EU".to_owned()), (8, "US".to_owned())];
+        let budget = workspace_budget(&workspace, &snapshot, &months, &days, &by_table, &names);
 
         assert_eq!(budget.month_end, at("2026-12-15T00:00:00Z"));
         assert_eq!((budget.credits.budget, budget.credits.spent, budget.credits.reserved), (Some(1_000), 14.0, 4.0));
@@ -347,6 +334,6 @@ mod tests {
         assert_eq!((november.credits_estimated, november.credits), (12.0, 14.0));
         let shares: Vec<(&str, f64, u64)> =
             budget.tables.iter().map(|t| (t.table.as_str(), t.credits, t.leads)).collect();
-        assert_eq!(shares, vec![("EU", 9.0, 4), ("US", 5.0, 2)]);
+        assert_eq!(shares, vec![("EU", 9.0, 4), ("US", 5.0, 2), ("table 9 (deleted)", 0.0, 1)]);
     }
 }

@@ -140,25 +140,35 @@ pub async fn webhook_outlooks(db: &Db, now: i64) -> Result<Vec<app::domain::Webh
         .collect())
 }
 
-/// One row of the daily budget roll-up: what one table's callbacks settled on one UTC day.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct BudgetDay {
-    pub table_id: i64,
-    pub day_start: i64,
+/// What a workspace's callbacks settled: on one UTC day (all tables), or by one table.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Settled {
+    /// The day's 00:00 UTC, or the table's id.
+    pub key: i64,
     pub leads: i64,
     pub credits_estimated: f64,
     pub credits_spent: f64,
     pub actions_spent: f64,
 }
 
-/// A workspace's daily roll-up from `since` on, oldest first.
-pub async fn budget_days(db: &Db, workspace_id: i64, since: i64) -> Result<Vec<BudgetDay>, sqlx::Error> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT table_id, day_start, leads, credits_estimated, credits_spent, actions_spent FROM budget_days
-         WHERE workspace_id = $1 AND day_start >= $2 ORDER BY day_start, table_id",
-    )
-    .bind(workspace_id)
-    .bind(since)
-    .fetch_all(pool)
-    .await)
+const SETTLED: &str = "CAST(SUM(leads) AS BIGINT) AS leads, SUM(credits_estimated) AS credits_estimated,
+    SUM(credits_spent) AS credits_spent, SUM(actions_spent) AS actions_spent";
+
+/// A workspace's days from `since` on, oldest first, summed over its tables (a year is 366 rows
+/// at most, whatever the number of tables).
+pub async fn settled_by_day(db: &Db, workspace_id: i64, since: i64) -> Result<Vec<Settled>, sqlx::Error> {
+    let sql = format!(
+        "SELECT day_start AS key, {SETTLED} FROM budget_days WHERE workspace_id = $1 AND day_start >= $2
+         GROUP BY day_start ORDER BY day_start"
+    );
+    on_db!(db, pool => sqlx::query_as(&sql).bind(workspace_id).bind(since).fetch_all(pool).await)
+}
+
+/// A workspace's tables from `since` on.
+pub async fn settled_by_table(db: &Db, workspace_id: i64, since: i64) -> Result<Vec<Settled>, sqlx::Error> {
+    let sql = format!(
+        "SELECT table_id AS key, {SETTLED} FROM budget_days WHERE workspace_id = $1 AND day_start >= $2
+         GROUP BY table_id"
+    );
+    on_db!(db, pool => sqlx::query_as(&sql).bind(workspace_id).bind(since).fetch_all(pool).await)
 }

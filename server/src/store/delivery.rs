@@ -156,18 +156,17 @@ pub async fn release_expired_leases(db: &Db, now: i64) -> Result<u64, sqlx::Erro
 
 /// Gives back to their budget months the reservations of the leads matching `condition` that no
 /// callback has settled yet. Runs before the statement that clears them, in the same transaction.
+/// The leads are found first, by `condition`'s own index, and summed per month: a subquery
+/// correlated with each budget month would walk all of a workspace's leads instead.
 fn release_sql(condition: &str) -> String {
     format!(
-        "UPDATE budget_months SET reserved = reserved - COALESCE((
-             SELECT SUM(l.credits_reserved) FROM leads l
-             WHERE {condition} AND l.callback_at IS NULL
-               AND l.workspace_id = budget_months.workspace_id AND l.budget_month = budget_months.month_start), 0),
-           actions_reserved = actions_reserved - COALESCE((
-             SELECT SUM(l.actions_reserved) FROM leads l
-             WHERE {condition} AND l.callback_at IS NULL
-               AND l.workspace_id = budget_months.workspace_id AND l.budget_month = budget_months.month_start), 0)
-         WHERE EXISTS (SELECT 1 FROM leads l WHERE {condition} AND l.callback_at IS NULL AND l.credits_reserved IS NOT NULL
-               AND l.workspace_id = budget_months.workspace_id AND l.budget_month = budget_months.month_start)"
+        "UPDATE budget_months SET reserved = budget_months.reserved - r.credits,
+             actions_reserved = budget_months.actions_reserved - r.actions
+         FROM (SELECT l.workspace_id, l.budget_month, SUM(l.credits_reserved) AS credits,
+                      COALESCE(SUM(l.actions_reserved), 0) AS actions
+               FROM leads l WHERE {condition} AND l.callback_at IS NULL AND l.credits_reserved IS NOT NULL
+               GROUP BY l.workspace_id, l.budget_month) r
+         WHERE budget_months.workspace_id = r.workspace_id AND budget_months.month_start = r.budget_month"
     )
 }
 
