@@ -3,13 +3,12 @@
 
 use super::{Frame, escape, nice_ceiling};
 use crate::{
-    domain::{WorkspaceBudget, format_utc_minutes},
+    domain::{DAY_MS, WorkspaceBudget, format_utc_minutes},
     format::{decimal, int},
 };
 use std::fmt::Write;
 
 const FRAME: Frame = Frame { width: 760.0, height: 280.0, left: 72.0, right: 24.0, top: 24.0, bottom: 44.0 };
-const DAY_MS: i64 = 86_400_000;
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 pub fn view_box() -> String {

@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-const DAY_MS: i64 = 86_400_000;
+/// A day in unix milliseconds (the budgets' days are UTC days).
+pub const DAY_MS: i64 = 86_400_000;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BudgetsOutlook {

@@ -9,7 +9,7 @@ mod time;
 mod workspace;
 
 pub use account::{CurrentUser, NewToken, ParseRoleError, Role, TokenSummary, UserSummary};
-pub use budgets::{Allowance, BudgetsOutlook, Cumulative, DaySpend, MonthSpend, TableSpend, WorkspaceBudget};
+pub use budgets::{Allowance, BudgetsOutlook, Cumulative, DAY_MS, DaySpend, MonthSpend, TableSpend, WorkspaceBudget};
 pub use dashboard::{
     AlertView, AuditEntry, Dashboard, WebhookNeed, WebhookOutlook, WebhooksOutlook, WorkspaceLive, format_duration,
 };

@@ -40,14 +40,6 @@ impl TokenBucket {
         (self.tokens, self.updated_at)
     }
 
-    /// Changes the limits (a person edited the workspace), keeping what has accrued.
-    pub fn reconfigure(&mut self, rate_per_sec: f64, burst: u32) {
-        let fresh = TokenBucket::for_clay(rate_per_sec, burst, self.updated_at);
-        self.rate_per_sec = fresh.rate_per_sec;
-        self.capacity = fresh.capacity;
-        self.tokens = self.tokens.min(self.capacity);
-    }
-
     fn refill(&mut self, now: i64) {
         if now > self.updated_at {
             let accrued = (now - self.updated_at) as f64 / 1000.0 * self.rate_per_sec;

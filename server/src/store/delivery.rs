@@ -9,7 +9,7 @@ use crate::{
     delivery::{pacing::TokenBucket, policy::Verdict},
     secret::Secret,
 };
-use app::domain::DeliveryCounts;
+use app::domain::{DAY_MS, DeliveryCounts};
 use std::collections::BTreeMap;
 
 /// What the claim needs to know about a workspace.
@@ -64,8 +64,6 @@ impl Claimed {
         format!("{{\"kiln_id\":\"{}\"{separator}{rest}", self.lead_id)
     }
 }
-
-pub const DAY_MS: i64 = 86_400_000;
 
 /// Why leads of a workspace are parked.
 pub const NEEDS_WEBHOOK: &str = "needs_webhook";
