@@ -43,12 +43,13 @@ async fn main() {
     .await;
     let import = api.import(table, LEADS, "bench").await;
 
-    let senders: usize = std::env::var("KILN_BENCH_SENDERS").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let senders: usize =
+        std::env::var("KILN_BENCH_SENDERS").ok().and_then(|s| s.parse().ok()).unwrap_or(WorkerArgs::default().senders);
     let started = store::now_millis();
     let worker = run_worker(&db, senders);
     let finished = wait_delivered(&db, import, LEADS as u64, Duration::from_secs(600)).await;
     let elapsed = Duration::from_millis(u64::try_from(finished - started).unwrap_or(0));
-    worker.abort();
+    worker.stop().await;
     println!(
         "engine: {LEADS} leads to a local endpoint in {:.2} s = {:.0} leads/s (target ≥ 20,000), {senders} senders, SQLite",
         elapsed.as_secs_f64(),
@@ -65,7 +66,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let delivered = store::delivery::counts(&db, import).await.unwrap().delivered;
     let elapsed = started.elapsed().as_secs_f64();
-    worker.abort();
+    worker.stop().await;
     let stats: Value = client.get(format!("{base}/sandbox/clay/stats")).send().await.unwrap().json().await.unwrap();
     let rate = delivered as f64 / elapsed;
     println!(
@@ -76,8 +77,29 @@ async fn main() {
 }
 
 /// The worker exactly as `kiln serve` and `kiln worker` run it.
-fn run_worker(db: &Db, senders: usize) -> tokio::task::JoinHandle<()> {
+fn run_worker(db: &Db, senders: usize) -> RunningWorker {
     let db = db.clone();
     let args = WorkerArgs { senders, ..WorkerArgs::default() };
-    tokio::spawn(async move { kiln::run_worker(db, args, None, std::future::pending()).await.unwrap() })
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        kiln::run_worker(db, args, None, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    RunningWorker { stop, task }
+}
+
+struct RunningWorker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningWorker {
+    /// Stops the worker and waits for the answers in flight to be recorded.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
 }

@@ -99,8 +99,10 @@ pub struct ServeArgs {
 /// How the delivery worker sends (in `kiln serve` and `kiln worker`).
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
-    /// Requests to Clay in flight at once, across workspaces.
-    #[arg(long, env = "KILN_SENDERS", default_value_t = 32)]
+    /// Requests to Clay in flight at once, across workspaces. Paced workspaces use a few each
+    /// (rate × Clay's answer time); the rest lets an unthrottled run claim and record in
+    /// batches large enough to be worth a transaction.
+    #[arg(long, env = "KILN_SENDERS", default_value_t = DEFAULT_SENDERS)]
     pub senders: usize,
 
     /// Seconds to wait for Clay's answer to one lead.
@@ -120,10 +122,12 @@ pub struct WorkerArgs {
     pub dead_alert_at: u64,
 }
 
+pub const DEFAULT_SENDERS: usize = 256;
+
 impl Default for WorkerArgs {
     fn default() -> Self {
         WorkerArgs {
-            senders: 32,
+            senders: DEFAULT_SENDERS,
             send_timeout: 30,
             max_attempts: 8,
             alert_url: None,

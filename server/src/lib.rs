@@ -87,6 +87,11 @@ pub fn local_origin(addr: SocketAddr) -> String {
 }
 
 /// Runs the delivery worker with the system clock and real HTTP until `stop` resolves.
+///
+/// The worker's loop runs on a thread and runtime of its own, while its requests run on the
+/// caller's runtime: each claim and record is a series of round trips to the database, and on
+/// the shared runtime every one of them would queue behind the hundreds of request tasks (and
+/// the pages being served) before the loop saw its answer.
 pub async fn run_worker(
     db: Db,
     args: config::WorkerArgs,
@@ -96,15 +101,44 @@ pub async fn run_worker(
     let settings = args.settings();
     let transport = delivery::transport::HttpTransport::new(std::time::Duration::from_secs(args.send_timeout.max(1)))
         .context("cannot build the HTTP client")?;
-    tracing::info!(senders = settings.senders, "the delivery worker is running");
-    let db = db.dedicated(1).await.context("cannot open the worker's database connection")?;
     let notifier = notify::Notifier::new(args.alert_url.clone()).context("cannot build the alert URL's HTTP client")?;
-    let worker = delivery::Worker::new(db, transport, delivery::SystemClock, settings).with_notifier(notifier);
-    let worker = match heartbeat {
-        Some(heartbeat) => worker.with_heartbeat(heartbeat),
-        None => worker,
-    };
-    worker.run(stop).await.context("the delivery worker stopped on a database error")
+    let requests = tokio::runtime::Handle::current();
+    let (stop_loop, loop_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (finished, mut loop_finished) = tokio::sync::oneshot::channel::<anyhow::Result<()>>();
+    std::thread::Builder::new()
+        .name("kiln-worker".into())
+        .spawn(move || {
+            let result = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the delivery worker's runtime")
+                .and_then(|runtime| {
+                    runtime.block_on(async move {
+                        let db = db.dedicated(1).await.context("cannot open the worker's database connection")?;
+                        tracing::info!(senders = settings.senders, "the delivery worker is running");
+                        let worker = delivery::Worker::new(db, transport, delivery::SystemClock, settings)
+                            .with_notifier(notifier)
+                            .sending_on(requests);
+                        let worker = match heartbeat {
+                            Some(heartbeat) => worker.with_heartbeat(heartbeat),
+                            None => worker,
+                        };
+                        // Stops when told to, or when the caller gave up on it (dropped its end).
+                        let stop = async move {
+                            let _ = loop_stopped.await;
+                        };
+                        worker.run(stop).await.context("the delivery worker stopped on a database error")
+                    })
+                });
+            let _ = finished.send(result);
+        })
+        .context("cannot start the delivery worker's thread")?;
+    tokio::select! {
+        result = &mut loop_finished => return result.context("the delivery worker's thread panicked")?,
+        () = stop => {}
+    }
+    let _ = stop_loop.send(());
+    loop_finished.await.context("the delivery worker's thread panicked")?
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.

@@ -153,6 +153,7 @@ pub struct Worker<T: Transport, C: Clock> {
     thresholds_checked_at: i64,
     announced_at: i64,
     notifier: Notifier,
+    requests: Option<tokio::runtime::Handle>,
 }
 
 impl<T: Transport, C: Clock> Worker<T, C> {
@@ -166,12 +167,19 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             thresholds_checked_at: 0,
             announced_at: 0,
             notifier: Notifier::default(),
+            requests: None,
         }
     }
 
     /// Posts each new alert to the alert URL.
     pub fn with_notifier(mut self, notifier: Notifier) -> Self {
         self.notifier = notifier;
+        self
+    }
+
+    /// Makes the requests of [`Worker::run`] on `runtime` rather than on the loop's own.
+    pub fn sending_on(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.requests = Some(runtime);
         self
     }
 
@@ -218,6 +226,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         let mut stopping = false;
         let mut pending: Vec<(Job, Answer)> = Vec::new();
         let mut pending_since = 0;
+        let requests = self.requests.clone().unwrap_or_else(tokio::runtime::Handle::current);
         loop {
             let now = self.clock.now();
             if let Some(heartbeat) = &self.heartbeat {
@@ -237,7 +246,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                     let transport = Arc::clone(&self.transport);
                     let answered = answered.clone();
                     claimed += 1;
-                    tokio::spawn(async move {
+                    requests.spawn(async move {
                         let answer = transport.send(&job.submission()).await;
                         // The answer first: a free permit tells the loop nothing is left to wait for.
                         let _ = answered.send((job, answer));

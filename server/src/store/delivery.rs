@@ -69,8 +69,8 @@ impl Claimed {
 pub const NEEDS_WEBHOOK: &str = "needs_webhook";
 pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
 
-const GATE_COLUMNS: &str = "id, rate_per_sec, burst, cooldown_until, monthly_credit_budget, monthly_action_budget,
-    budget_day, bucket_tokens, bucket_updated_at";
+const GATE_COLUMNS: &str = "w.id, w.rate_per_sec, w.burst, w.cooldown_until, w.monthly_credit_budget,
+    w.monthly_action_budget, w.budget_day, w.bucket_tokens, w.bucket_updated_at";
 
 /// Workspaces that have leads ready to send now (not cooling down).
 pub async fn ready_workspaces(db: &Db, now: i64) -> Result<Vec<Gate>, sqlx::Error> {
@@ -197,6 +197,24 @@ struct Candidate {
     actions_per_lead: f64,
 }
 
+/// The workspace and its budget month, as the claim finds them once it holds the lock.
+#[derive(sqlx::FromRow)]
+struct Locked {
+    #[sqlx(flatten)]
+    workspace: Gate,
+    #[sqlx(flatten)]
+    month_so_far: MonthSoFar,
+}
+
+/// A budget month's sums (zeros before its first claim).
+#[derive(sqlx::FromRow)]
+struct MonthSoFar {
+    reserved: f64,
+    spent: f64,
+    actions_reserved: f64,
+    actions_spent: f64,
+}
+
 /// Estimates held against a month's budgets until Clay's callback settles them.
 #[derive(Debug, Clone, Copy, Default)]
 struct Reservation {
@@ -229,20 +247,22 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
          WHERE l.workspace_id = $1 AND l.state = 'queued'
          ORDER BY l.priority DESC, l.id LIMIT $2{lock}"
     );
-    let workspace_sql = match db {
-        Db::Sqlite(_) => format!("SELECT {GATE_COLUMNS} FROM workspaces WHERE id = $1"),
-        Db::Postgres(_) => format!("SELECT {GATE_COLUMNS} FROM workspaces WHERE id = $1 FOR UPDATE"),
+    // SQLite takes its write lock at `BEGIN IMMEDIATE`, PostgreSQL the workspace's row here: what
+    // is read next cannot change before the commit.
+    let (begin, workspace_lock) = match db {
+        Db::Sqlite(_) => ("BEGIN IMMEDIATE", ""),
+        Db::Postgres(_) => ("BEGIN", " FOR UPDATE OF w"),
     };
+    let workspace_sql = format!(
+        "SELECT {GATE_COLUMNS}, COALESCE(m.reserved, 0.0) AS reserved, COALESCE(m.spent, 0.0) AS spent,
+             COALESCE(m.actions_reserved, 0.0) AS actions_reserved, COALESCE(m.actions_spent, 0.0) AS actions_spent
+         FROM workspaces w LEFT JOIN budget_months m ON m.workspace_id = w.id AND m.month_start = $2
+         WHERE w.id = $1{workspace_lock}"
+    );
     on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        // A write first: SQLite takes its write lock here, so what is read next cannot change
-        // before the commit.
-        sqlx::query("INSERT INTO budget_months (workspace_id, month_start) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(gate.id)
-            .bind(month)
-            .execute(&mut *tx)
-            .await?;
-        let workspace: Gate = sqlx::query_as(&workspace_sql).bind(gate.id).fetch_one(&mut *tx).await?;
+        let mut tx = pool.begin_with(begin).await?;
+        let Locked { workspace, month_so_far } =
+            sqlx::query_as(&workspace_sql).bind(gate.id).bind(month).fetch_one(&mut *tx).await?;
         let mut claim = Claim::default();
         if workspace.cooldown_until > now {
             claim.cooling_down = true;
@@ -254,14 +274,7 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
             return Ok(claim);
         }
         let (credit_budget, action_budget) = (workspace.monthly_credit_budget, workspace.monthly_action_budget);
-        let (reserved, spent, actions_reserved, actions_spent): (f64, f64, f64, f64) = sqlx::query_as(
-            "SELECT reserved, spent, actions_reserved, actions_spent FROM budget_months
-             WHERE workspace_id = $1 AND month_start = $2",
-        )
-        .bind(gate.id)
-        .bind(month)
-        .fetch_one(&mut *tx)
-        .await?;
+        let MonthSoFar { reserved, spent, actions_reserved, actions_spent } = month_so_far;
         let mut credits_left = credit_budget.map_or(f64::INFINITY, |budget| budget as f64 - reserved - spent);
         let mut actions_left =
             action_budget.map_or(f64::INFINITY, |budget| budget as f64 - actions_reserved - actions_spent);
@@ -378,8 +391,9 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
             .await?;
         if !assigned.is_empty() {
             sqlx::query(
-                "UPDATE budget_months SET reserved = reserved + $3, actions_reserved = actions_reserved + $4
-                 WHERE workspace_id = $1 AND month_start = $2",
+                "INSERT INTO budget_months (workspace_id, month_start, reserved, actions_reserved) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (workspace_id, month_start) DO UPDATE
+                 SET reserved = budget_months.reserved + $3, actions_reserved = budget_months.actions_reserved + $4",
             )
             .bind(gate.id)
             .bind(month)

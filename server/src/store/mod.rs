@@ -75,7 +75,7 @@ impl Db {
                     // 64 MB of page cache (SQLite's default is 2 MB): an import's dedupe index
                     // is written at random places, and a small cache turns that into disk reads.
                     .pragma("cache_size", "-65536");
-                let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(open)?;
+                let pool = sqlite_pool(8).connect_with(options).await.map_err(open)?;
                 Db::Sqlite(pool)
             }
             DatabaseUrl::Postgres(raw) => {
@@ -108,12 +108,9 @@ impl Db {
     /// its cache whenever another one wrote) and never queues behind page requests.
     pub async fn dedicated(&self, connections: u32) -> Result<Db, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Db::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(connections)
-                    .connect_with(pool.connect_options().as_ref().clone())
-                    .await?,
-            ),
+            Db::Sqlite(pool) => {
+                Db::Sqlite(sqlite_pool(connections).connect_with(pool.connect_options().as_ref().clone()).await?)
+            }
             Db::Postgres(pool) => Db::Postgres(
                 PgPoolOptions::new()
                     .max_connections(connections)
@@ -128,6 +125,12 @@ impl Db {
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
     }
+}
+
+/// A local file does not drop connections: checking each one before use (sqlx's default) would
+/// add a round trip to every transaction of the delivery worker.
+fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new().max_connections(connections).test_before_acquire(false)
 }
 
 /// Whether an insert failed on a unique constraint (the caller turns it into a 409/422).
