@@ -172,3 +172,42 @@ test('over the budget the operator chooses; a slow upload shows progress and can
   await hydrated(page);
   await expect(page.getByTestId('imports').locator('tbody tr').first()).toContainText('cancelled');
 });
+
+test('the imports page refreshes its list while open, and stops its timer once the operator leaves it', async ({ page }) => {
+  // Count the page's live timers: a timer left behind by a page that is gone fires for ever.
+  await page.addInitScript(() => {
+    const live = new Set<number>();
+    (window as unknown as { kilnTimers: Set<number> }).kilnTimers = live;
+    const set = window.setInterval.bind(window);
+    const clear = window.clearInterval.bind(window);
+    window.setInterval = ((handler: TimerHandler, timeout?: number, ...rest: unknown[]) => {
+      const id = set(handler, timeout, ...rest);
+      live.add(id);
+      return id;
+    }) as typeof window.setInterval;
+    window.clearInterval = (id?: number) => {
+      if (id !== undefined) live.delete(id);
+      clear(id);
+    };
+  });
+  const liveTimers = () => page.evaluate(() => (window as unknown as { kilnTimers: Set<number> }).kilnTimers.size);
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await page.goto('/imports');
+  await hydrated(page);
+  let refreshes = 0;
+  page.on('request', (request) => {
+    if (request.url().includes('/api/recent_imports')) refreshes += 1;
+  });
+  // Every 3 s while the page is open.
+  await expect.poll(() => refreshes, { timeout: 8_000 }).toBeGreaterThan(0);
+  const open = await liveTimers();
+
+  // Client-side navigation: the app stays loaded, the imports page goes, and its timer with it.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Planner' }).click();
+  await expect(page.getByRole('heading', { name: 'Planner', level: 1 })).toBeVisible();
+  expect(await liveTimers()).toBe(open - 1);
+  const left = refreshes;
+  await page.waitForTimeout(7_000);
+  expect(refreshes).toBe(left);
+});

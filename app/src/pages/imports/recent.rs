@@ -13,10 +13,14 @@ use leptos::prelude::*;
 pub(super) fn RecentImports() -> impl IntoView {
     let changed = use_context::<ImportsChanged>();
     let imports = Resource::new(move || changed.map(|c| c.0.get()), |_| recent_imports());
-    // Delivery moves on by itself: refresh the counts every few seconds while the page is open.
+    // Delivery moves on by itself: refresh the counts every few seconds while the page is open
+    // (and only then: the interval goes with the page).
     Effect::new(move |_| {
-        if let Some(changed) = changed {
-            let _ = set_interval_with_handle(move || changed.0.update(|n| *n += 1), std::time::Duration::from_secs(3));
+        if let Some(changed) = changed
+            && let Ok(handle) =
+                set_interval_with_handle(move || changed.0.update(|n| *n += 1), std::time::Duration::from_secs(3))
+        {
+            on_cleanup(move || handle.clear());
         }
     });
     view! {
