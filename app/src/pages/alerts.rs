@@ -2,7 +2,7 @@
 
 use crate::{
     components::notice::ErrorNotice,
-    domain::{AlertView, Role, format_utc_minutes},
+    domain::{AlertView, format_utc_minutes},
     error::AppError,
 };
 use leptos::{prelude::*, server_fn::codec::Json};
@@ -10,7 +10,10 @@ use leptos_meta::Title;
 
 #[server(input = Json)]
 pub async fn all_alerts() -> Result<Vec<AlertView>, AppError> {
-    use crate::services::{authorize, respond};
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
     let (services, _) = authorize(Role::Viewer)?;
     respond(services.monitoring.alerts(false).await)
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     components::notice::ErrorNotice,
-    domain::{AuditEntry, Role, format_utc_minutes},
+    domain::{AuditEntry, format_utc_minutes},
     error::AppError,
 };
 use leptos::{prelude::*, server_fn::codec::Json};
@@ -11,7 +11,10 @@ use leptos_meta::Title;
 
 #[server(input = Json)]
 pub async fn audit_page(before: Option<i64>) -> Result<Vec<AuditEntry>, AppError> {
-    use crate::services::{authorize, respond};
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
     let (services, _) = authorize(Role::Operator)?;
     respond(services.monitoring.audit(before).await)
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     components::notice::ErrorNotice,
-    domain::{Dashboard, ImportSummary, Role, WorkspaceLive, format_duration},
+    domain::{Dashboard, ImportSummary, WorkspaceLive, format_duration},
     error::AppError,
     format::{decimal, int},
 };
@@ -12,7 +12,10 @@ use leptos_meta::Title;
 
 #[server(input = Json)]
 pub async fn live_dashboard() -> Result<Dashboard, AppError> {
-    use crate::services::{authorize, respond};
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
     let (services, _) = authorize(Role::Viewer)?;
     respond(services.monitoring.dashboard().await)
 }

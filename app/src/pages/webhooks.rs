@@ -3,7 +3,7 @@
 
 use crate::{
     components::notice::ErrorNotice,
-    domain::{Role, WebhookNeed, WebhookOutlook, WebhooksOutlook, format_utc_minutes},
+    domain::{WebhookNeed, WebhookOutlook, WebhooksOutlook, format_utc_minutes},
     error::AppError,
     format::{decimal, int},
 };
@@ -12,7 +12,10 @@ use leptos_meta::Title;
 
 #[server(input = Json)]
 pub async fn load_webhooks() -> Result<WebhooksOutlook, AppError> {
-    use crate::services::{authorize, respond};
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
     let (services, _) = authorize(Role::Viewer)?;
     respond(services.monitoring.webhooks().await)
 }
