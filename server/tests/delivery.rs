@@ -999,3 +999,35 @@ async fn a_lead_called_back_while_its_lease_ran_out_is_delivered_not_queued_agai
     let d = delivery(&api, import).await;
     assert_eq!((n(&d, "delivered"), n(&d, "queued"), n(&d, "called_back")), (1, 0, 1), "{d}");
 }
+
+#[tokio::test]
+async fn a_destination_that_throttles_for_ever_gives_up_after_the_attempts_and_says_so() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let crm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .mount(&crm)
+        .await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let response = api
+        .put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "forward_url": format!("{}/busy", crm.uri()) }))
+        .await;
+    assert_status(&response, StatusCode::OK);
+    api.csv(table, leads(1, "t")).await;
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 8, 3);
+    drain(&mut worker, &clock, 1).await;
+    for (body, _) in received(&clay).await {
+        assert_eq!(call_back(&api, table, json!({ "kiln_id": body["kiln_id"] })).await, StatusCode::OK);
+    }
+    // Each step waits out the 1-s Retry-After (the test clock moves 1 s a step).
+    drain(&mut worker, &clock, 10).await;
+    assert_eq!(received(&crm).await.len(), 3, "three attempts, then no more");
+    let alerts = api.get("/api/v1/alerts").await;
+    let failing: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "forward_failing").collect();
+    assert_eq!(failing.len(), 1, "{alerts}");
+    assert!(failing[0]["message"].as_str().unwrap().contains("HTTP 429"), "{alerts}");
+}

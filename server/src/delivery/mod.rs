@@ -398,9 +398,10 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             let lead = match job {
                 Job::Deliver(lead) => lead,
                 Job::Forward(forward) => {
-                    // A destination's 429 delays this lead only: destinations are not paced.
-                    let (verdict, _) =
-                        self.settings.policy.judge(&answer, forward.attempts, now, rand::random::<f64>());
+                    // A destination's 429 delays this lead only (destinations are not paced), and
+                    // uses one of its attempts.
+                    let verdict =
+                        self.settings.policy.judge_forward(&answer, forward.attempts, now, rand::random::<f64>());
                     if let Verdict::Delivered { .. } = verdict {
                         report.forwarded += 1;
                     }

@@ -119,6 +119,26 @@ impl RetryPolicy {
         }
     }
 
+    /// Judges a stream-through destination's answer. The same as [`RetryPolicy::judge`], except
+    /// that a 429 uses an attempt: destinations are not paced, so a destination that throttles
+    /// for ever would otherwise keep its leads retrying for ever. Its `Retry-After` is honoured.
+    pub fn judge_forward(&self, answer: &Answer, attempts: u32, now: i64, jitter: f64) -> Verdict {
+        match self.judge(answer, attempts, now, jitter).0 {
+            Verdict::Retry { at, counts: false, status, .. } => {
+                let attempts = attempts + 1;
+                if attempts >= self.max_attempts {
+                    let reason = format!("throttled by the destination (HTTP 429), after {attempts} attempts");
+                    Verdict::Dead { status, reason }
+                } else {
+                    let wait_s = (at - now + 999) / 1000;
+                    let reason = format!("throttled by the destination (HTTP 429), waiting {wait_s} s");
+                    Verdict::Retry { at, counts: true, status, reason }
+                }
+            }
+            verdict => verdict,
+        }
+    }
+
     /// Exponential back-off after the `attempt`-th failure, with "equal jitter": between half
     /// and all of the doubled delay.
     pub fn backoff(&self, attempt: u32, jitter: f64) -> i64 {
@@ -162,6 +182,27 @@ mod tests {
         assert_eq!(parse_retry_after(&date, NOW), Some(30_000));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", NOW), Some(0));
         assert_eq!(parse_retry_after("soon", NOW), None);
+    }
+
+    #[test]
+    fn a_destination_that_throttles_for_ever_uses_its_attempts_then_its_lead_is_dead() {
+        let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+        let answer = Answer::Status { code: 429, retry_after: Some("12".into()) };
+        let verdict = policy.judge_forward(&answer, 0, NOW, 0.0);
+        assert!(
+            matches!(&verdict, Verdict::Retry { at, counts: true, status: Some(429), reason }
+                if *at == NOW + 12_000 && reason.contains("destination")),
+            "{verdict:?}"
+        );
+        assert!(matches!(policy.judge_forward(&answer, 1, NOW, 0.0), Verdict::Retry { counts: true, .. }));
+        let verdict = policy.judge_forward(&answer, 2, NOW, 0.0);
+        assert!(
+            matches!(&verdict, Verdict::Dead { status: Some(429), reason } if reason.contains("after 3 attempts")),
+            "{verdict:?}"
+        );
+        // Everything else is judged as for Clay.
+        assert_eq!(policy.judge_forward(&status(204), 2, NOW, 0.5), Verdict::Delivered { status: 204 });
+        assert!(matches!(policy.judge_forward(&status(503), 2, NOW, 0.5), Verdict::Dead { status: Some(503), .. }));
     }
 
     #[test]
