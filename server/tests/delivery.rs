@@ -957,32 +957,48 @@ async fn the_audit_log_names_who_did_each_change() {
     assert_eq!(older[0]["action"], "table.after_clay");
 }
 
-#[tokio::test]
-async fn a_destination_that_refuses_forwards_raises_one_alert() {
+/// A table whose leads Clay takes and calls back for at once, then forwards to a destination
+/// that always answers `answer`: the workspace's API, the destination, and a worker of
+/// `max_attempts` that has sent `count` leads to Clay.
+async fn forwarding_to(
+    answer: ResponseTemplate,
+    count: usize,
+    max_attempts: u32,
+) -> (Api, MockServer, TestWorker, ManualClock) {
     let api = Api::new().await;
     let clay = MockServer::start().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
-    let crm = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(404)).mount(&crm).await;
+    let destination = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(answer).mount(&destination).await;
     let (_, table) = workspace(&api, None, 1.0).await;
     webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
-    let response = api
-        .put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "forward_url": format!("{}/gone", crm.uri()) }))
-        .await;
+    let forward_url = format!("{}/crm", destination.uri());
+    let response = api.put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "forward_url": forward_url })).await;
     assert_status(&response, StatusCode::OK);
-    api.csv(table, leads(2, "f")).await;
+    api.csv(table, leads(count, "f")).await;
     let clock = ManualClock::at(store::now_millis());
-    let mut worker = worker(&api.app.db, &clock, 8, 8);
+    let mut worker = worker(&api.app.db, &clock, 8, max_attempts);
     drain(&mut worker, &clock, 1).await;
     for (body, _) in received(&clay).await {
         assert_eq!(call_back(&api, table, json!({ "kiln_id": body["kiln_id"] })).await, StatusCode::OK);
     }
+    (api, destination, worker, clock)
+}
+
+/// The open `forward_failing` alerts.
+async fn forward_failing_alerts(api: &Api) -> Vec<Value> {
+    let alerts = api.get("/api/v1/alerts").await;
+    alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "forward_failing").cloned().collect()
+}
+
+#[tokio::test]
+async fn a_destination_that_refuses_forwards_raises_one_alert() {
+    let (api, crm, mut worker, clock) = forwarding_to(ResponseTemplate::new(404), 2, 8).await;
     drain(&mut worker, &clock, 2).await;
     assert_eq!(received(&crm).await.len(), 2, "each refused once, not retried");
-    let alerts = api.get("/api/v1/alerts").await;
-    let failing: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "forward_failing").collect();
-    assert_eq!(failing.len(), 1, "{alerts}");
-    assert!(failing[0]["message"].as_str().unwrap().contains("HTTP 404"), "{alerts}");
+    let failing = forward_failing_alerts(&api).await;
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert!(failing[0]["message"].as_str().unwrap().contains("HTTP 404"), "{failing:?}");
 }
 
 #[tokio::test]
@@ -1002,32 +1018,12 @@ async fn a_lead_called_back_while_its_lease_ran_out_is_delivered_not_queued_agai
 
 #[tokio::test]
 async fn a_destination_that_throttles_for_ever_gives_up_after_the_attempts_and_says_so() {
-    let api = Api::new().await;
-    let clay = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
-    let crm = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .mount(&crm)
-        .await;
-    let (_, table) = workspace(&api, None, 1.0).await;
-    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
-    let response = api
-        .put(&format!("/api/v1/tables/{table}/after-clay"), json!({ "forward_url": format!("{}/busy", crm.uri()) }))
-        .await;
-    assert_status(&response, StatusCode::OK);
-    api.csv(table, leads(1, "t")).await;
-    let clock = ManualClock::at(store::now_millis());
-    let mut worker = worker(&api.app.db, &clock, 8, 3);
-    drain(&mut worker, &clock, 1).await;
-    for (body, _) in received(&clay).await {
-        assert_eq!(call_back(&api, table, json!({ "kiln_id": body["kiln_id"] })).await, StatusCode::OK);
-    }
+    let throttled = ResponseTemplate::new(429).insert_header("retry-after", "1");
+    let (api, crm, mut worker, clock) = forwarding_to(throttled, 1, 3).await;
     // Each step waits out the 1-s Retry-After (the test clock moves 1 s a step).
     drain(&mut worker, &clock, 10).await;
     assert_eq!(received(&crm).await.len(), 3, "three attempts, then no more");
-    let alerts = api.get("/api/v1/alerts").await;
-    let failing: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "forward_failing").collect();
-    assert_eq!(failing.len(), 1, "{alerts}");
-    assert!(failing[0]["message"].as_str().unwrap().contains("HTTP 429"), "{alerts}");
+    let failing = forward_failing_alerts(&api).await;
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert!(failing[0]["message"].as_str().unwrap().contains("HTTP 429"), "{failing:?}");
 }
