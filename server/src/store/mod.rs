@@ -121,6 +121,11 @@ impl Db {
         })
     }
 
+    /// Closes the pool's connections (and frees their page caches).
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await);
+    }
+
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_db!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
