@@ -103,9 +103,10 @@ impl Db {
         }
     }
 
-    /// A pool of its own to the same database, for the delivery worker: with one SQLite
-    /// connection, every statement of the worker finds its page cache warm (a connection drops
-    /// its cache whenever another one wrote) and never queues behind page requests.
+    /// A pool of its own to the same database, for the delivery worker and for each import's
+    /// writer: with one SQLite connection, every statement of its user finds the page cache warm
+    /// (a connection drops its cache whenever another one wrote) and never queues behind page
+    /// requests.
     pub async fn dedicated(&self, connections: u32) -> Result<Db, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(pool) => {
