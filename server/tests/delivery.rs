@@ -334,6 +334,36 @@ async fn webhooks_rotate_at_their_usable_cap_and_leads_wait_until_a_webhook_is_a
 }
 
 #[tokio::test]
+async fn a_large_queue_parks_and_unparks_in_bounded_transactions() {
+    let chunk = usize::try_from(store::delivery::PARK_CHUNK).unwrap();
+    let total = 2 * chunk + 10;
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let import = api.csv(table, leads(total, "p")).await["id"].as_i64().unwrap();
+
+    // No webhook: each claim parks one chunk more, never the whole queue in one write.
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 8, 8);
+    for parked in [chunk, 2 * chunk, total] {
+        worker.step().await.unwrap();
+        let d = delivery(&api, import).await;
+        assert_eq!((n(&d, "waiting"), n(&d, "queued")), (parked as u64, (total - parked) as u64), "{d}");
+    }
+    assert!(store::alerts::open(&api.app.db).await.unwrap().iter().any(|a| a.kind == "needs_webhook"));
+
+    // A webhook arrives: every parked lead goes back to the queue (chunk by chunk), then out.
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let report = worker.step().await.unwrap();
+    let d = delivery(&api, import).await;
+    assert_eq!(n(&d, "waiting"), 0, "{d}");
+    assert_eq!((report.delivered, n(&d, "delivered")), (8, 8), "{d}");
+    assert_eq!(n(&d, "queued"), total as u64 - 8, "{d}");
+    assert!(store::alerts::open(&api.app.db).await.unwrap().iter().all(|a| a.kind != "needs_webhook"));
+}
+
+#[tokio::test]
 async fn delivery_stops_at_the_budget_and_callbacks_replace_the_estimate() {
     let api = Api::new().await;
     let clay = MockServer::start().await;

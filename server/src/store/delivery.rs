@@ -69,6 +69,11 @@ impl Claimed {
 pub const NEEDS_WEBHOOK: &str = "needs_webhook";
 pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
 
+/// Leads parked or unparked per transaction. A table can hold a million queued leads, and one
+/// statement over all of them would hold the database's write lock for seconds (10 s for
+/// 891,000 leads on a 2-core machine), stalling every import and claim behind it.
+pub const PARK_CHUNK: i64 = 5_000;
+
 const GATE_COLUMNS: &str = "w.id, w.rate_per_sec, w.burst, w.cooldown_until, w.monthly_credit_budget,
     w.monthly_action_budget, w.budget_day, w.bucket_tokens, w.bucket_updated_at";
 
@@ -402,15 +407,17 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
                 .execute(&mut *tx)
                 .await?;
         }
+        // The next claims park the rest, a chunk each, while the table stays blocked.
         for (table_ids, reason) in [(&claim.needs_webhook, NEEDS_WEBHOOK), (&claim.out_of_budget, BUDGET_EXHAUSTED)] {
             if !table_ids.is_empty() {
                 sqlx::query(&format!(
                     "UPDATE leads SET state = 'waiting', wait_reason = $2
-                     WHERE workspace_id = $1 AND state = 'queued' AND {}",
+                     WHERE id IN (SELECT id FROM leads WHERE workspace_id = $1 AND state = 'queued' AND {} LIMIT $3)",
                     ids_in("table_id", table_ids)
                 ))
                 .bind(gate.id)
                 .bind(reason)
+                .bind(PARK_CHUNK)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -567,56 +574,81 @@ pub async fn mark_webhook_failing(db: &Db, webhook_id: i64) -> Result<bool, sqlx
 }
 
 /// Parked leads whose reason has gone (a webhook was added, the budget raised, a new month
-/// began) go back to the queue. Returns how many.
+/// began) go back to the queue, [`PARK_CHUNK`] per transaction, while their reason stays gone.
+/// Returns how many.
 pub async fn unpark(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    let parked: Vec<(i64, i64, String)> = on_db!(db, pool => sqlx::query_as(
-        "SELECT DISTINCT workspace_id, table_id, wait_reason FROM leads WHERE state = 'waiting'",
-    )
-    .fetch_all(pool)
-    .await)?;
     let mut moved = 0;
-    for (workspace_id, table_id, reason) in parked {
-        let free = if reason == NEEDS_WEBHOOK {
-            let (rooms,): (i64,) = on_db!(db, pool => sqlx::query_as(
-                "SELECT COUNT(*) FROM webhooks WHERE table_id = $1 AND state = 'active' AND used < lifetime_cap - safety_margin",
-            )
-            .bind(table_id)
-            .fetch_one(pool)
-            .await)?;
-            rooms > 0
-        } else {
-            let snapshot = budget_snapshot(db, workspace_id, now).await?;
-            let estimate: Option<(f64, f64)> = on_db!(db, pool => sqlx::query_as(
-                "SELECT credits_per_lead, actions_per_lead FROM clay_tables WHERE id = $1",
-            )
-            .bind(table_id)
-            .fetch_optional(pool)
-            .await)?;
-            estimate.is_some_and(|(credits, actions)| {
-                snapshot.remaining().is_none_or(|left| credits <= left + 1e-9)
-                    && snapshot.actions_remaining().is_none_or(|left| actions <= left + 1e-9)
-            })
-        };
-        if free {
-            moved += on_db!(db, pool => sqlx::query(
-                "UPDATE leads SET state = 'queued', wait_reason = NULL WHERE state = 'waiting' AND workspace_id = $1 AND table_id = $2",
+    for (workspace_id, table_id, reason) in parked_tables(db).await? {
+        while reason_gone(db, workspace_id, table_id, &reason, now).await? {
+            let chunk = on_db!(db, pool => sqlx::query(
+                "UPDATE leads SET state = 'queued', wait_reason = NULL WHERE id IN (
+                     SELECT id FROM leads WHERE state = 'waiting' AND workspace_id = $1 AND table_id = $2
+                         AND wait_reason = $3 LIMIT $4)",
             )
             .bind(workspace_id)
             .bind(table_id)
+            .bind(&reason)
+            .bind(PARK_CHUNK)
             .execute(pool)
             .await
             .map(|done| done.rows_affected()))?;
-            let subject = format!("table:{table_id}");
-            alerts::clear(
-                db,
-                if reason == NEEDS_WEBHOOK { alerts::NEEDS_WEBHOOK } else { alerts::BUDGET_EXHAUSTED },
-                &subject,
-                now,
-            )
-            .await?;
+            moved += chunk;
+            if chunk < PARK_CHUNK as u64 {
+                let kind = if reason == NEEDS_WEBHOOK { alerts::NEEDS_WEBHOOK } else { alerts::BUDGET_EXHAUSTED };
+                alerts::clear(db, kind, &format!("table:{table_id}"), now).await?;
+                break;
+            }
         }
     }
     Ok(moved)
+}
+
+/// Each (workspace, table, reason) that has parked leads. One seek in `leads_waiting` per
+/// answer, as the worker asks several times a second and a table may park a million leads.
+async fn parked_tables(db: &Db) -> Result<Vec<(i64, i64, String)>, sqlx::Error> {
+    let mut parked: Vec<(i64, i64, String)> = Vec::new();
+    loop {
+        let after = parked.last().cloned().unwrap_or((i64::MIN, i64::MIN, String::new()));
+        let next: Option<(i64, i64, String)> = on_db!(db, pool => sqlx::query_as(
+            "SELECT workspace_id, table_id, wait_reason FROM leads
+             WHERE state = 'waiting' AND (workspace_id, table_id, wait_reason) > ($1, $2, $3)
+             ORDER BY workspace_id, table_id, wait_reason LIMIT 1",
+        )
+        .bind(after.0)
+        .bind(after.1)
+        .bind(after.2)
+        .fetch_optional(pool)
+        .await)?;
+        match next {
+            Some(group) => parked.push(group),
+            None => return Ok(parked),
+        }
+    }
+}
+
+/// Whether what parked a table's leads is gone: a webhook has room, or the budget has room for
+/// one more lead.
+async fn reason_gone(db: &Db, workspace_id: i64, table_id: i64, reason: &str, now: i64) -> Result<bool, sqlx::Error> {
+    if reason == NEEDS_WEBHOOK {
+        let (rooms,): (i64,) = on_db!(db, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM webhooks WHERE table_id = $1 AND state = 'active' AND used < lifetime_cap - safety_margin",
+        )
+        .bind(table_id)
+        .fetch_one(pool)
+        .await)?;
+        return Ok(rooms > 0);
+    }
+    let snapshot = budget_snapshot(db, workspace_id, now).await?;
+    let estimate: Option<(f64, f64)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT credits_per_lead, actions_per_lead FROM clay_tables WHERE id = $1",
+    )
+    .bind(table_id)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(estimate.is_some_and(|(credits, actions)| {
+        snapshot.remaining().is_none_or(|left| credits <= left + 1e-9)
+            && snapshot.actions_remaining().is_none_or(|left| actions <= left + 1e-9)
+    }))
 }
 
 /// This budget month of a workspace: data credits, then Actions.
