@@ -627,6 +627,50 @@ async fn a_run_through_the_sandbox_with_injected_failures_delivers_every_lead() 
     assert!(budget["reserved"].as_f64().unwrap().abs() < 1e-6, "{budget}");
 }
 
+/// A database error ends a round of the running worker, not the worker: while its answers
+/// cannot be recorded it keeps them and sends little more, and once the database answers it
+/// records each of them, so no lead is sent twice.
+#[tokio::test]
+async fn the_running_worker_outlives_database_errors_and_records_every_answer_once() {
+    const SENDERS: usize = 4;
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(40, "o")).await["id"].as_i64().unwrap();
+    let pool = api.app.database.any().await;
+    // Every record writes this roll-up: without it, claims and sends go on and records fail.
+    sqlx::query("ALTER TABLE delivery_minutes RENAME TO delivery_minutes_away").execute(&pool).await.unwrap();
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let db = api.app.db.clone();
+    let run = tokio::spawn(async move {
+        let transport = HttpTransport::new(Duration::from_secs(5)).unwrap();
+        Worker::new(db, transport, kiln::delivery::SystemClock, Settings::new(SENDERS, Duration::from_secs(60), 8))
+            .run(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!run.is_finished(), "the worker stopped on the database error");
+    let sent = clay.received_requests().await.unwrap().len();
+    assert!(sent > 0 && sent <= 2 * SENDERS, "sent {sent} while no answer could be recorded");
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "delivered"), n(&d, "in_flight")), (0, sent as u64), "{d}");
+
+    sqlx::query("ALTER TABLE delivery_minutes_away RENAME TO delivery_minutes").execute(&pool).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while n(&delivery(&api, import).await, "delivered") < 40 {
+        assert!(std::time::Instant::now() < deadline, "not delivered in time: {}", delivery(&api, import).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    run.await.unwrap().unwrap();
+    assert_eq!(clay.received_requests().await.unwrap().len(), 40, "each lead sent once");
+}
+
 async fn call_back(api: &Api, table: i64, body: Value) -> StatusCode {
     let token = api.get(&format!("/api/v1/tables/{table}/callback")).await["token"].as_str().unwrap().to_owned();
     let request = api.client.post(api.app.url(&format!("/api/v1/callbacks/{table}")));

@@ -78,6 +78,29 @@ impl Heartbeat {
     }
 }
 
+/// How long [`Worker::run`] waits after a database error before it tries again: a quarter of a
+/// second, doubling with each failure in a row up to half a minute, so a short lock costs little
+/// and a long outage does not flood the log.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const LONGEST: Duration = Duration::from_secs(30);
+
+    fn failed(&mut self) -> Duration {
+        let pause = Self::FIRST.saturating_mul(1 << self.failures.min(16)).min(Self::LONGEST);
+        self.failures = self.failures.saturating_add(1);
+        pause
+    }
+
+    fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+}
+
 /// Dead leads in one import from which an alert is raised, unless configured.
 pub const DEFAULT_DEAD_ALERT_AT: u64 = 100;
 
@@ -120,6 +143,7 @@ pub struct StepReport {
 }
 
 /// One request the worker makes: a lead to Clay, or an enriched lead to its destination.
+#[derive(Clone)]
 enum Job {
     Deliver(Claimed),
     Forward(Forward),
@@ -215,6 +239,13 @@ impl<T: Transport, C: Clock> Worker<T, C> {
     /// Claims and records are transactions, worth making for a handful of leads rather than for
     /// each: the loop claims once a quarter of the senders are free, and records answers once a
     /// quarter of the senders have answered, or after 2 ms, or when nothing else is in flight.
+    ///
+    /// A database error (a lock held too long, a full disk, PostgreSQL restarting) ends the round,
+    /// not the worker: it waits, longer after each failure in a row, and goes round again. A
+    /// failed claim rolled back; answers that could not be recorded stay pending and are
+    /// recorded once the database answers, so no lead is sent again because of it. Only while
+    /// stopping does an error end the run; the leads it could not record go back to the queue
+    /// when their lease ends, as after a crash.
     pub async fn run(mut self, stop: impl Future<Output = ()> + Send) -> Result<(), sqlx::Error> {
         const FLUSH_AFTER_MS: i64 = 2;
         let senders = self.settings.senders;
@@ -226,21 +257,54 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         let mut stopping = false;
         let mut pending: Vec<(Job, Answer)> = Vec::new();
         let mut pending_since = 0;
+        let mut backoff = Backoff::default();
+        let mut failed = false;
         let requests = self.requests.clone().unwrap_or_else(tokio::runtime::Handle::current);
+        macro_rules! or_wait {
+            ($call:expr) => {
+                match $call {
+                    Ok(value) => value,
+                    Err(error) => {
+                        if stopping {
+                            return Err(error);
+                        }
+                        let pause = backoff.failed();
+                        tracing::error!(
+                            %error,
+                            retry_in_ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX),
+                            "the delivery worker's database call failed; it tries again"
+                        );
+                        failed = true;
+                        tokio::select! {
+                            () = tokio::time::sleep(pause) => {}
+                            () = &mut stop => stopping = true,
+                        }
+                        continue;
+                    }
+                }
+            };
+        }
         loop {
             let now = self.clock.now();
-            if let Some(heartbeat) = &self.heartbeat {
-                heartbeat.beat(now);
+            // A round that went through: the database answers again, and the loop is alive.
+            if !std::mem::take(&mut failed) {
+                backoff.succeeded();
+                if let Some(heartbeat) = &self.heartbeat {
+                    heartbeat.beat(now);
+                }
             }
             if !stopping && last_housekeeping.is_none_or(|last| now - last >= 200) {
-                self.housekeeping(now).await?;
+                or_wait!(self.housekeeping(now).await);
                 last_housekeeping = Some(now);
             }
             let free = permits.available_permits();
-            let could_claim = !stopping && free > 0 && (free >= enough || free == senders);
+            // While answers cannot be recorded, at most `senders` of them wait: no more is sent.
+            let could_claim =
+                !stopping && free > 0 && pending.len() < senders && (free >= enough || free == senders);
             let mut claimed = 0;
             if could_claim {
-                for job in self.claim_jobs(now, free).await? {
+                let jobs = or_wait!(self.claim_jobs(now, free).await);
+                for job in jobs {
                     // Never fails: at most `free` jobs were claimed, and only this loop takes permits.
                     let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else { break };
                     let transport = Arc::clone(&self.transport);
@@ -264,7 +328,8 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             let flush = pending.len() >= enough
                 || (!pending.is_empty() && (busy == 0 || stopping || now - pending_since >= FLUSH_AFTER_MS));
             if flush {
-                self.settle(std::mem::take(&mut pending)).await?;
+                or_wait!(self.settle(pending.clone()).await);
+                pending.clear();
                 continue;
             }
             if stopping && busy == 0 {
@@ -279,7 +344,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 wake = wake.min(pending_since + FLUSH_AFTER_MS);
             }
             if could_claim && claimed == 0 {
-                wake = wake.min(self.next_wake(now).await?);
+                wake = wake.min(or_wait!(self.next_wake(now).await));
             }
             let nap = Duration::from_millis(u64::try_from((wake - now).clamp(1, 250)).unwrap_or(250));
             tokio::select! {
@@ -463,5 +528,22 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             changes::announce(&self.db).await?;
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_after_database_errors_doubles_up_to_its_longest_and_starts_over_after_a_success() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<u128> = (0..10).map(|_| backoff.failed().as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+        for _ in 0..100 {
+            assert_eq!(backoff.failed(), Backoff::LONGEST);
+        }
+        backoff.succeeded();
+        assert_eq!(backoff.failed(), Backoff::FIRST);
     }
 }
