@@ -1,6 +1,8 @@
-//! The live dashboard: one task computes the snapshot every couple of seconds and hands it to
-//! every open page over server-sent events, so the cost of the numbers does not grow with the
-//! number of people watching, and each request is answered from memory.
+//! The live dashboard: while anyone looks, one task computes the snapshot every couple of
+//! seconds and hands it to every open page over server-sent events, so the cost of the numbers
+//! does not grow with the number of people watching, and each request is answered from memory.
+//! While nobody looks, nothing is computed: a snapshot reads every lead's state, which an import
+//! of a million rows should not pay for.
 
 use crate::{
     error::{Error, Result},
@@ -13,7 +15,14 @@ use axum::{
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures_util::{Stream, StreamExt, stream};
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 use tokio::sync::{Notify, watch};
 
 /// How often the snapshot is recomputed.
@@ -22,9 +31,34 @@ pub const REFRESH: Duration = Duration::from_secs(2);
 /// The least time between two snapshots, however often changes are announced.
 pub const SOONEST: Duration = Duration::from_millis(500);
 
+/// How long after a request for the dashboard the task keeps the snapshot fresh, so that the
+/// requests of a person reading the pages are answered from memory.
+pub const INTEREST: Duration = Duration::from_secs(60);
+
 /// The latest snapshot, for whoever asks.
 #[derive(Clone)]
-pub struct Live(watch::Receiver<Arc<Dashboard>>);
+pub struct Live {
+    latest: watch::Receiver<Arc<Dashboard>>,
+    interest: Arc<Interest>,
+    every: Duration,
+}
+
+/// Who looks at the dashboard: the task computes only while someone does.
+#[derive(Default)]
+struct Interest {
+    /// Open streams ([`Live::watch`]).
+    watchers: AtomicUsize,
+    /// Unix milliseconds until which a request's interest lasts ([`INTEREST`]).
+    until: AtomicI64,
+    /// Wakes the task before its tick: a change was announced, or someone started looking.
+    wake: Notify,
+}
+
+impl Interest {
+    fn wanted(&self, now: i64) -> bool {
+        self.watchers.load(Ordering::Relaxed) > 0 || now < self.until.load(Ordering::Relaxed)
+    }
+}
 
 impl Live {
     /// Starts the task that keeps the snapshot fresh (it stops when the last `Live` is dropped).
@@ -36,17 +70,27 @@ impl Live {
     /// [`store::changes`]), at most once per [`SOONEST`].
     pub fn spawn_every(db: Db, every: Duration) -> Live {
         let (publish, latest) = watch::channel(Arc::new(Dashboard::default()));
-        let changed = Arc::new(Notify::new());
-        store::changes::follow(&db, changed.clone());
+        let interest = Arc::new(Interest::default());
+        let wake = Arc::new(Notify::new());
+        store::changes::follow(&db, wake.clone());
+        let task_interest = interest.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    () = changed.notified() => {}
+                    () = wake.notified() => {}
+                    () = task_interest.wake.notified() => {}
                 }
-                match store::dashboard::snapshot(&db, store::now_millis()).await {
+                if publish.is_closed() {
+                    return;
+                }
+                let now = store::now_millis();
+                if !task_interest.wanted(now) {
+                    continue;
+                }
+                match store::dashboard::snapshot(&db, now).await {
                     Ok(snapshot) => {
                         if publish.send(Arc::new(snapshot)).is_err() {
                             return;
@@ -57,28 +101,72 @@ impl Live {
                 tokio::time::sleep(SOONEST).await;
             }
         });
-        Live(latest)
+        Live { latest, interest, every }
     }
 
-    /// The latest snapshot; computed on the spot before the first tick has run.
+    /// The last snapshot the task computed (`at` is 0 before the first), however old.
+    pub fn latest(&self) -> Arc<Dashboard> {
+        self.latest.borrow().clone()
+    }
+
+    /// A snapshot no older than a refresh. When the one at hand is older (nobody looked for a
+    /// while), the task is asked for one and keeps them fresh for [`INTEREST`]; requests that
+    /// come meanwhile wait for that same one.
     pub async fn current(&self, db: &Db) -> Result<Arc<Dashboard>> {
-        let latest = self.0.borrow().clone();
-        if latest.at > 0 {
+        let mut next = self.latest.clone();
+        next.mark_unchanged();
+        let now = store::now_millis();
+        let latest = self.latest();
+        if self.is_fresh(&latest, now) {
             return Ok(latest);
         }
+        let interest_ms = i64::try_from(INTEREST.as_millis()).unwrap_or(i64::MAX);
+        self.interest.until.fetch_max(now.saturating_add(interest_ms), Ordering::Relaxed);
+        self.interest.wake.notify_one();
+        let wait = self.every + SOONEST + Duration::from_secs(5);
+        if let Ok(Ok(())) = tokio::time::timeout(wait, next.changed()).await {
+            return Ok(next.borrow_and_update().clone());
+        }
+        // The task could not compute it (its error is in the log): this request tries itself.
         Ok(Arc::new(store::dashboard::snapshot(db, store::now_millis()).await.map_err(Error::from)?))
     }
 
-    fn updates(&self) -> impl Stream<Item = Arc<Dashboard>> + use<> {
-        let receiver = self.0.clone();
-        stream::unfold((receiver, true), |(mut receiver, first)| async move {
-            if !first && receiver.changed().await.is_err() {
-                return None;
-            }
+    fn is_fresh(&self, snapshot: &Dashboard, now: i64) -> bool {
+        let every = i64::try_from((self.every + SOONEST).as_millis()).unwrap_or(i64::MAX);
+        snapshot.at > 0 && now - snapshot.at <= every
+    }
+
+    /// Each snapshot from now on, the first at once; the task computes them for as long as the
+    /// stream lives.
+    pub fn watch(&self) -> impl Stream<Item = Arc<Dashboard>> + Send + use<> {
+        let mut receiver = self.latest.clone();
+        receiver.mark_unchanged();
+        // The snapshot at hand goes first if it is fresh; else the one the task now computes.
+        let at_hand = Some(self.latest()).filter(|latest| self.is_fresh(latest, store::now_millis()));
+        let watching = Watching::start(&self.interest);
+        let updates = stream::unfold((receiver, watching), |(mut receiver, watching)| async move {
+            receiver.changed().await.ok()?;
             let latest = receiver.borrow_and_update().clone();
-            Some((latest, (receiver, false)))
-        })
-        .filter(|snapshot| std::future::ready(snapshot.at > 0))
+            Some((latest, (receiver, watching)))
+        });
+        stream::iter(at_hand).chain(updates)
+    }
+}
+
+/// One open stream of the dashboard, counted while it lives.
+struct Watching(Arc<Interest>);
+
+impl Watching {
+    fn start(interest: &Arc<Interest>) -> Watching {
+        interest.watchers.fetch_add(1, Ordering::Relaxed);
+        interest.wake.notify_one();
+        Watching(interest.clone())
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.watchers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -87,7 +175,7 @@ impl Live {
 pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let events = state
         .dashboard
-        .updates()
+        .watch()
         .map(|snapshot| Ok(Event::default().data(serde_json::to_string(&*snapshot).unwrap_or_else(|_| "{}".into()))));
     Sse::new(events).keep_alive(KeepAlive::default())
 }

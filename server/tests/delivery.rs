@@ -943,6 +943,32 @@ async fn the_dashboard_stream_sends_each_workspace_s_queue_rate_errors_and_callb
     assert_eq!(event["imports"].as_array().unwrap().len(), 1);
 }
 
+/// A snapshot reads every lead's state: with nobody watching, none is taken.
+#[tokio::test]
+async fn the_dashboard_is_computed_only_while_someone_watches() {
+    use futures_util::StreamExt;
+    let api = Api::new().await;
+    let live = kiln::dashboard::Live::spawn_every(api.app.db.clone(), Duration::from_millis(50));
+    let (workspace, table) = api.table(None).await;
+    api.csv(table, leads(3, "w")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(live.latest().at, 0, "computed with nobody watching");
+
+    let mut watching = Box::pin(live.watch());
+    let first = tokio::time::timeout(Duration::from_secs(5), watching.next()).await.unwrap().unwrap();
+    let mine = first.workspaces.iter().find(|w| w.id == workspace).unwrap();
+    assert_eq!(mine.queued, 3, "{first:?}");
+    // A page that opens meanwhile gets the fresh snapshot at once, without computing another.
+    assert_eq!(Box::pin(live.watch()).next().await.unwrap().at, first.at);
+
+    drop(watching);
+    // A computation under way when the last watcher left may still land; then none.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let last = live.latest().at;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(live.latest().at, last, "computed after the last watcher left");
+}
+
 #[tokio::test]
 async fn budget_and_webhook_thresholds_raise_one_alert_each() {
     let api = Api::new().await;
