@@ -144,6 +144,9 @@ impl Live {
         // The snapshot at hand goes first if it is fresh; else the one the task now computes.
         let at_hand = Some(self.latest()).filter(|latest| self.is_fresh(latest, store::now_millis()));
         let watching = Watching::start(&self.interest);
+        if at_hand.is_none() {
+            self.interest.wake.notify_one();
+        }
         let updates = stream::unfold((receiver, watching), |(mut receiver, watching)| async move {
             receiver.changed().await.ok()?;
             let latest = receiver.borrow_and_update().clone();
@@ -159,7 +162,6 @@ struct Watching(Arc<Interest>);
 impl Watching {
     fn start(interest: &Arc<Interest>) -> Watching {
         interest.watchers.fetch_add(1, Ordering::Relaxed);
-        interest.wake.notify_one();
         Watching(interest.clone())
     }
 }
