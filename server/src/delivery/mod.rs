@@ -299,8 +299,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             }
             let free = permits.available_permits();
             // While answers cannot be recorded, at most `senders` of them wait: no more is sent.
-            let could_claim =
-                !stopping && free > 0 && pending.len() < senders && (free >= enough || free == senders);
+            let could_claim = !stopping && free > 0 && pending.len() < senders && (free >= enough || free == senders);
             let mut claimed = 0;
             if could_claim {
                 let jobs = or_wait!(self.claim_jobs(now, free).await);
