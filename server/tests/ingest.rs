@@ -303,6 +303,29 @@ async fn imports_need_a_token_with_the_operator_role() {
 
 /// The real files in ../shared/data/real, as they come from the world.
 #[tokio::test]
+async fn plain_dedupe_keys_of_earlier_versions_are_hashed_at_the_first_start_only() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    api.csv(table, "email\nada@example.com\n").await;
+    let pool = api.app.database.any().await;
+    async fn stored_key(pool: &sqlx::AnyPool) -> String {
+        let (key,): (String,) = sqlx::query_as("SELECT dedupe_key FROM leads").fetch_one(pool).await.unwrap();
+        key
+    }
+    // The lead as a version before hashed keys stored it, and a start of this one.
+    sqlx::query("UPDATE leads SET dedupe_key = 'e:ada@example.com'").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM upkeep").execute(&pool).await.unwrap();
+    kiln::store::Db::connect(&api.app.database.url).await.unwrap();
+    assert_eq!(stored_key(&pool).await, digest("e:ada@example.com"));
+    assert_eq!(api.csv(table, "email\nada@example.com\n").await["duplicates"], 1);
+
+    // Done once: later starts do not read the leads again.
+    sqlx::query("UPDATE leads SET dedupe_key = 'e:ada@example.com'").execute(&pool).await.unwrap();
+    kiln::store::Db::connect(&api.app.database.url).await.unwrap();
+    assert_eq!(stored_key(&pool).await, "e:ada@example.com");
+}
+
+#[tokio::test]
 async fn real_files_are_read_whole_and_accounted_for() {
     let api = Api::new().await;
     let (_, table) = api.table(None).await;

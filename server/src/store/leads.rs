@@ -180,8 +180,13 @@ pub async fn export_page(db: &Db, import_id: i64, after: i64, limit: i64) -> Res
 /// Leads stored before dedupe keys were hashed keep a plain key (`e:ada@…`, `d:…`): it is
 /// replaced by its hash, so they stay duplicates of the same lead coming again, and a purge
 /// leaves no email behind. A lead imported again since (its hash taken) keeps its own row with
-/// a marked key. Runs at start-up; does nothing once done.
+/// a marked key. Runs at start-up, until it has once run to the end: finding the plain keys
+/// reads every lead, and Kiln has stored none since.
 pub async fn hash_plain_dedupe_keys(db: &Db) -> Result<u64, sqlx::Error> {
+    const TASK: &str = "hash plain dedupe keys";
+    if super::upkeep::is_done(db, TASK).await? {
+        return Ok(0);
+    }
     let mut hashed = 0;
     loop {
         let plain: Vec<(i64, String)> = on_db!(db, pool => sqlx::query_as(
@@ -190,6 +195,7 @@ pub async fn hash_plain_dedupe_keys(db: &Db) -> Result<u64, sqlx::Error> {
         .fetch_all(pool)
         .await)?;
         if plain.is_empty() {
+            super::upkeep::mark_done(db, TASK, super::now_millis()).await?;
             return Ok(hashed);
         }
         for (id, key) in plain {

@@ -18,6 +18,7 @@ pub mod routing;
 pub mod sessions;
 pub mod tables;
 pub mod tokens;
+pub mod upkeep;
 pub mod users;
 pub mod webhooks;
 pub mod workspaces;
