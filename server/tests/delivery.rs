@@ -353,13 +353,15 @@ async fn a_large_queue_parks_and_unparks_in_bounded_transactions() {
     }
     assert!(store::alerts::open(&api.app.db).await.unwrap().iter().any(|a| a.kind == "needs_webhook"));
 
-    // A webhook arrives: every parked lead goes back to the queue (chunk by chunk), then out.
+    // A webhook arrives: the parked leads go back to the queue, a chunk at each step, and out.
     webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
-    let report = worker.step().await.unwrap();
-    let d = delivery(&api, import).await;
-    assert_eq!(n(&d, "waiting"), 0, "{d}");
-    assert_eq!((report.delivered, n(&d, "delivered")), (8, 8), "{d}");
-    assert_eq!(n(&d, "queued"), total as u64 - 8, "{d}");
+    for (step, still_parked) in [chunk + 10, 10, 0].into_iter().enumerate() {
+        assert_eq!(worker.step().await.unwrap().delivered, 8);
+        let d = delivery(&api, import).await;
+        let delivered = 8 * (step as u64 + 1);
+        assert_eq!((n(&d, "waiting"), n(&d, "delivered")), (still_parked as u64, delivered), "{d}");
+        assert_eq!(n(&d, "queued"), (total - still_parked) as u64 - delivered, "{d}");
+    }
     assert!(store::alerts::open(&api.app.db).await.unwrap().iter().all(|a| a.kind != "needs_webhook"));
 }
 

@@ -411,8 +411,11 @@ pub async fn claim(db: &Db, gate: &Gate, limit: u32, now: i64, lease_ms: i64) ->
         for (table_ids, reason) in [(&claim.needs_webhook, NEEDS_WEBHOOK), (&claim.out_of_budget, BUDGET_EXHAUSTED)] {
             if !table_ids.is_empty() {
                 sqlx::query(&format!(
+                    // The state again outside: on PostgreSQL a row another transaction changed
+                    // meanwhile (paused, called back) is checked against this WHERE only.
                     "UPDATE leads SET state = 'waiting', wait_reason = $2
-                     WHERE id IN (SELECT id FROM leads WHERE workspace_id = $1 AND state = 'queued' AND {} LIMIT $3)",
+                     WHERE id IN (SELECT id FROM leads WHERE workspace_id = $1 AND state = 'queued' AND {} LIMIT $3)
+                         AND state = 'queued'",
                     ids_in("table_id", table_ids)
                 ))
                 .bind(gate.id)
@@ -574,30 +577,33 @@ pub async fn mark_webhook_failing(db: &Db, webhook_id: i64) -> Result<bool, sqlx
 }
 
 /// Parked leads whose reason has gone (a webhook was added, the budget raised, a new month
-/// began) go back to the queue, [`PARK_CHUNK`] per transaction, while their reason stays gone.
-/// Returns how many.
+/// began) go back to the queue, [`PARK_CHUNK`] per table and reason at each call (the worker
+/// calls several times a second), so a million parked leads never hold the write lock, nor the
+/// worker's loop, for long. Returns how many.
 pub async fn unpark(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let mut moved = 0;
     for (workspace_id, table_id, reason) in parked_tables(db).await? {
-        while reason_gone(db, workspace_id, table_id, &reason, now).await? {
-            let chunk = on_db!(db, pool => sqlx::query(
-                "UPDATE leads SET state = 'queued', wait_reason = NULL WHERE id IN (
-                     SELECT id FROM leads WHERE state = 'waiting' AND workspace_id = $1 AND table_id = $2
-                         AND wait_reason = $3 LIMIT $4)",
-            )
-            .bind(workspace_id)
-            .bind(table_id)
-            .bind(&reason)
-            .bind(PARK_CHUNK)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-            moved += chunk;
-            if chunk < PARK_CHUNK as u64 {
-                let kind = if reason == NEEDS_WEBHOOK { alerts::NEEDS_WEBHOOK } else { alerts::BUDGET_EXHAUSTED };
-                alerts::clear(db, kind, &format!("table:{table_id}"), now).await?;
-                break;
-            }
+        if !reason_gone(db, workspace_id, table_id, &reason, now).await? {
+            continue;
+        }
+        let chunk = on_db!(db, pool => sqlx::query(
+            // The state again outside: see `claim`'s parking.
+            "UPDATE leads SET state = 'queued', wait_reason = NULL WHERE id IN (
+                 SELECT id FROM leads WHERE state = 'waiting' AND workspace_id = $1 AND table_id = $2
+                     AND wait_reason = $3 LIMIT $4)
+                 AND state = 'waiting'",
+        )
+        .bind(workspace_id)
+        .bind(table_id)
+        .bind(&reason)
+        .bind(PARK_CHUNK)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        moved += chunk;
+        if chunk < PARK_CHUNK as u64 {
+            let kind = if reason == NEEDS_WEBHOOK { alerts::NEEDS_WEBHOOK } else { alerts::BUDGET_EXHAUSTED };
+            alerts::clear(db, kind, &format!("table:{table_id}"), now).await?;
         }
     }
     Ok(moved)
