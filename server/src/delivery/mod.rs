@@ -142,8 +142,15 @@ pub struct StepReport {
     pub forwarded: usize,
 }
 
+/// What a round of claims took, and the database error that cut it short, if one did: the
+/// claims committed before it are in `jobs` and must still be sent.
+#[derive(Default)]
+struct Round {
+    jobs: Vec<Job>,
+    error: Option<sqlx::Error>,
+}
+
 /// One request the worker makes: a lead to Clay, or an enriched lead to its destination.
-#[derive(Clone)]
 enum Job {
     Deliver(Claimed),
     Forward(Forward),
@@ -218,7 +225,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
     pub async fn step(&mut self) -> Result<StepReport, sqlx::Error> {
         let now = self.clock.now();
         self.housekeeping(now).await?;
-        let jobs = self.claim_jobs(now, self.settings.senders).await?;
+        let Round { jobs, error } = self.claim_jobs(now, self.settings.senders).await;
         let transport = Arc::clone(&self.transport);
         let answers: Vec<(Job, Answer)> = stream::iter(jobs)
             .map(|job| {
@@ -231,7 +238,9 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             .buffer_unordered(self.settings.senders)
             .collect()
             .await;
-        self.settle(answers).await
+        let mut answers = answers;
+        let report = self.settle(&mut answers).await?;
+        error.map_or(Ok(report), Err)
     }
 
     /// Runs until `stop` resolves, then finishes the requests in flight and records them.
@@ -293,16 +302,35 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                     heartbeat.beat(now);
                 }
             }
+            // Answers first: after an outage they are recorded before housekeeping could take
+            // their leases for expired and queue their leads again.
+            while let Ok(answer) = answers.try_recv() {
+                if pending.is_empty() {
+                    pending_since = now;
+                }
+                pending.push(answer);
+            }
+            let busy = senders - permits.available_permits();
+            let flush = pending.len() >= enough
+                || (!pending.is_empty() && (busy == 0 || stopping || now - pending_since >= FLUSH_AFTER_MS));
+            if flush {
+                // What is recorded leaves `pending`; the rest waits for the next try.
+                or_wait!(self.settle(&mut pending).await);
+                continue;
+            }
+            if stopping && busy == 0 {
+                return Ok(());
+            }
             if !stopping && last_housekeeping.is_none_or(|last| now - last >= 200) {
                 or_wait!(self.housekeeping(now).await);
                 last_housekeeping = Some(now);
             }
             let free = permits.available_permits();
-            // While answers cannot be recorded, at most `senders` of them wait: no more is sent.
+            // While answers cannot be recorded, nothing more is sent once `senders` of them wait.
             let could_claim = !stopping && free > 0 && pending.len() < senders && (free >= enough || free == senders);
             let mut claimed = 0;
             if could_claim {
-                let jobs = or_wait!(self.claim_jobs(now, free).await);
+                let Round { jobs, error } = self.claim_jobs(now, free).await;
                 for job in jobs {
                     // Never fails: at most `free` jobs were claimed, and only this loop takes permits.
                     let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else { break };
@@ -316,23 +344,8 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                         drop(permit);
                     });
                 }
-            }
-            while let Ok(answer) = answers.try_recv() {
-                if pending.is_empty() {
-                    pending_since = now;
-                }
-                pending.push(answer);
-            }
-            let busy = senders - permits.available_permits();
-            let flush = pending.len() >= enough
-                || (!pending.is_empty() && (busy == 0 || stopping || now - pending_since >= FLUSH_AFTER_MS));
-            if flush {
-                or_wait!(self.settle(pending.clone()).await);
-                pending.clear();
-                continue;
-            }
-            if stopping && busy == 0 {
-                return Ok(());
+                // What was claimed before the error is out; then the wait.
+                or_wait!(error.map_or(Ok(()), Err));
             }
             if claimed > 0 && permits.available_permits() >= enough {
                 // More may be ready (another workspace, more tokens): claim again at once.
@@ -375,14 +388,21 @@ impl<T: Transport, C: Clock> Worker<T, C> {
     }
 
     /// Leads for Clay first (they are paced), then forwards with the room left.
-    async fn claim_jobs(&mut self, now: i64, capacity: usize) -> Result<Vec<Job>, sqlx::Error> {
-        let mut jobs: Vec<Job> = self.claim(now, capacity).await?.into_iter().map(Job::Deliver).collect();
-        let room = u32::try_from(capacity.saturating_sub(jobs.len())).unwrap_or(0).min(self.settings.batch);
+    async fn claim_jobs(&mut self, now: i64, capacity: usize) -> Round {
+        let mut round = Round::default();
+        if let Err(error) = self.claim(now, capacity, &mut round.jobs).await {
+            round.error = Some(error);
+            return round;
+        }
+        let room = u32::try_from(capacity.saturating_sub(round.jobs.len())).unwrap_or(0).min(self.settings.batch);
         if room > 0 {
             let lease = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
-            jobs.extend(forwarding::claim(&self.db, room, now, lease).await?.into_iter().map(Job::Forward));
+            match forwarding::claim(&self.db, room, now, lease).await {
+                Ok(forwards) => round.jobs.extend(forwards.into_iter().map(Job::Forward)),
+                Err(error) => round.error = Some(error),
+            }
         }
-        Ok(jobs)
+        round
     }
 
     /// When there may be something to claim: the next token of a bucket with work, or sooner.
@@ -399,11 +419,11 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         Ok(wake)
     }
 
-    async fn claim(&mut self, now: i64, capacity: usize) -> Result<Vec<Claimed>, sqlx::Error> {
-        let mut claimed = Vec::new();
+    /// Claims for each ready workspace in turn; each claim is committed as soon as it is made,
+    /// so its leads join `jobs` before anything else can fail.
+    async fn claim(&mut self, now: i64, capacity: usize, jobs: &mut Vec<Job>) -> Result<(), sqlx::Error> {
         for gate in delivery::ready_workspaces(&self.db, now).await? {
-            let room =
-                u32::try_from(capacity.saturating_sub(claimed.len())).unwrap_or(u32::MAX).min(self.settings.batch);
+            let room = u32::try_from(capacity.saturating_sub(jobs.len())).unwrap_or(u32::MAX).min(self.settings.batch);
             if room == 0 {
                 break;
             }
@@ -412,11 +432,11 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 continue;
             }
             let lease = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
-            let claim = delivery::claim(&self.db, &gate, room, now, lease).await?;
+            let mut claim = delivery::claim(&self.db, &gate, room, now, lease).await?;
+            jobs.extend(std::mem::take(&mut claim.leads).into_iter().map(Job::Deliver));
             self.raise_parking_alerts(&gate, &claim, now).await?;
-            claimed.extend(claim.leads);
         }
-        Ok(claimed)
+        Ok(())
     }
 
     async fn raise_parking_alerts(&self, gate: &Gate, claim: &Claim, now: i64) -> Result<(), sqlx::Error> {
@@ -453,19 +473,23 @@ impl<T: Transport, C: Clock> Worker<T, C> {
     }
 
     /// Judges each answer and records the lot: deliveries in one transaction, forwards in another.
-    async fn settle(&mut self, answers: Vec<(Job, Answer)>) -> Result<StepReport, sqlx::Error> {
+    ///
+    /// What is recorded leaves `answers`, so that after an error a second try records only the
+    /// rest (the per-minute roll-ups count each answer once).
+    async fn settle(&mut self, answers: &mut Vec<(Job, Answer)>) -> Result<StepReport, sqlx::Error> {
         let now = self.clock.now();
         let mut report = StepReport { claimed: answers.len(), ..StepReport::default() };
         let mut results = Vec::with_capacity(answers.len());
         let mut forwarded = Vec::new();
-        for (job, answer) in answers {
+        for (job, answer) in answers.iter() {
             let lead = match job {
-                Job::Deliver(lead) => lead,
+                Job::Deliver(lead) => lead.clone(),
                 Job::Forward(forward) => {
+                    let forward = forward.clone();
                     // A destination's 429 delays this lead only (destinations are not paced), and
                     // uses one of its attempts.
                     let verdict =
-                        self.settings.policy.judge_forward(&answer, forward.attempts, now, rand::random::<f64>());
+                        self.settings.policy.judge_forward(answer, forward.attempts, now, rand::random::<f64>());
                     if let Verdict::Delivered { .. } = verdict {
                         report.forwarded += 1;
                     }
@@ -473,7 +497,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                     continue;
                 }
             };
-            let (verdict, cool) = self.settings.policy.judge(&answer, lead.attempts, now, rand::random::<f64>());
+            let (verdict, cool) = self.settings.policy.judge(answer, lead.attempts, now, rand::random::<f64>());
             if let Some(cool) = cool {
                 delivery::cool_down(&self.db, lead.workspace_id, cool.until).await?;
             }
@@ -508,7 +532,9 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             results.push((lead, verdict));
         }
         delivery::record(&self.db, &results, now).await?;
+        answers.retain(|(job, _)| matches!(job, Job::Forward(_)));
         forwarding::record(&self.db, &forwarded, now).await?;
+        answers.clear();
         for (forward, verdict) in &forwarded {
             let (Verdict::Dead { reason, .. } | Verdict::WebhookRefused { reason, .. }) = verdict else { continue };
             let message = format!(
