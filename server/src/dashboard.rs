@@ -50,7 +50,8 @@ struct Interest {
     watchers: AtomicUsize,
     /// Unix milliseconds until which a request's interest lasts ([`INTEREST`]).
     until: AtomicI64,
-    /// Wakes the task before its tick: a change was announced, or someone started looking.
+    /// Wakes the task before its tick: someone started looking and found the snapshot stale.
+    /// (Announced changes wake it through `store::changes::follow`'s own `Notify`.)
     wake: Notify,
 }
 
@@ -109,9 +110,10 @@ impl Live {
         self.latest.borrow().clone()
     }
 
-    /// A snapshot no older than a refresh. When the one at hand is older (nobody looked for a
-    /// while), the task is asked for one and keeps them fresh for [`INTEREST`]; requests that
-    /// come meanwhile wait for that same one.
+    /// A snapshot no older than a refresh and [`SOONEST`]. When the one at hand is older (nobody
+    /// looked for a while), the task is asked for one and keeps them fresh for [`INTEREST`];
+    /// requests that come meanwhile wait for that same one. If the task has none within a few
+    /// seconds (its error is in the log), the request computes one itself.
     pub async fn current(&self, db: &Db) -> Result<Arc<Dashboard>> {
         let mut next = self.latest.clone();
         next.mark_unchanged();

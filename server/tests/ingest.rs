@@ -301,7 +301,6 @@ async fn imports_need_a_token_with_the_operator_role() {
     assert_status(&response, StatusCode::FORBIDDEN);
 }
 
-/// The real files in ../shared/data/real, as they come from the world.
 #[tokio::test]
 async fn plain_dedupe_keys_of_earlier_versions_are_hashed_at_the_first_start_only() {
     let api = Api::new().await;
@@ -325,6 +324,7 @@ async fn plain_dedupe_keys_of_earlier_versions_are_hashed_at_the_first_start_onl
     assert_eq!(stored_key(&pool).await, "e:ada@example.com");
 }
 
+/// The real files in ../shared/data/real, as they come from the world.
 #[tokio::test]
 async fn real_files_are_read_whole_and_accounted_for() {
     let api = Api::new().await;
