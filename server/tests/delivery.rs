@@ -969,6 +969,13 @@ async fn the_dashboard_is_computed_only_while_someone_watches() {
     let last = live.latest().at;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(live.latest().at, last, "computed after the last watcher left");
+
+    // A page request after the quiet spell waits for the task's next snapshot, and the task
+    // keeps them fresh for a while after it.
+    let asked = live.current(&api.app.db).await.unwrap();
+    assert!(asked.at > last && asked.at == live.latest().at, "{} {last}", asked.at);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(live.latest().at > asked.at, "not kept fresh after a request");
 }
 
 #[tokio::test]
