@@ -50,9 +50,9 @@ struct Interest {
     watchers: AtomicUsize,
     /// Unix milliseconds until which a request's interest lasts ([`INTEREST`]).
     until: AtomicI64,
-    /// Wakes the task before its tick: someone started looking and found the snapshot stale.
-    /// (Announced changes wake it through `store::changes::follow`'s own `Notify`.)
-    wake: Notify,
+    /// Wakes the task before its tick: a change was announced ([`store::changes::follow`]), or
+    /// someone started looking and found the snapshot stale.
+    wake: Arc<Notify>,
 }
 
 impl Interest {
@@ -72,8 +72,7 @@ impl Live {
     pub fn spawn_every(db: Db, every: Duration) -> Live {
         let (publish, latest) = watch::channel(Arc::new(Dashboard::default()));
         let interest = Arc::new(Interest::default());
-        let wake = Arc::new(Notify::new());
-        store::changes::follow(&db, wake.clone());
+        store::changes::follow(&db, interest.wake.clone());
         let task_interest = interest.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -81,7 +80,6 @@ impl Live {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    () = wake.notified() => {}
                     () = task_interest.wake.notified() => {}
                 }
                 if publish.is_closed() {
@@ -134,8 +132,8 @@ impl Live {
     }
 
     fn is_fresh(&self, snapshot: &Dashboard, now: i64) -> bool {
-        let every = i64::try_from((self.every + SOONEST).as_millis()).unwrap_or(i64::MAX);
-        snapshot.at > 0 && now - snapshot.at <= every
+        let max_age = i64::try_from((self.every + SOONEST).as_millis()).unwrap_or(i64::MAX);
+        snapshot.at > 0 && now - snapshot.at <= max_age
     }
 
     /// Each snapshot from now on, the first at once; the task computes them for as long as the

@@ -24,6 +24,25 @@ fn worker(db: &Db, clock: &ManualClock, senders: usize, max_attempts: u32) -> Te
     Worker::new(db.clone(), HttpTransport::new(Duration::from_secs(1)).unwrap(), clock.clone(), settings)
 }
 
+/// The worker as `kiln serve` runs it (system clock, real HTTP), on a task of its own until the
+/// returned sender says stop.
+fn running(
+    db: &Db,
+    settings: Settings,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), sqlx::Error>>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let db = db.clone();
+    let run = tokio::spawn(async move {
+        let transport = HttpTransport::new(Duration::from_secs(5)).unwrap();
+        Worker::new(db, transport, kiln::delivery::SystemClock, settings)
+            .run(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (stop, run)
+}
+
 /// Steps until nothing is left to send, moving the clock a second per step.
 async fn drain(worker: &mut TestWorker, clock: &ManualClock, steps: usize) -> StepReport {
     let mut total = StepReport::default();
@@ -583,17 +602,7 @@ async fn a_run_through_the_sandbox_with_injected_failures_delivers_every_lead() 
     webhook(&api, table, &format!("{base}/two?{config}&auth=tok"), json!({ "auth_token": "tok" })).await;
     let import = api.csv(table, leads(400, "s")).await["id"].as_i64().unwrap();
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let db = api.app.db.clone();
-    let settings = Settings::new(16, Duration::from_secs(5), 8);
-    let run = tokio::spawn(async move {
-        let transport = HttpTransport::new(Duration::from_secs(5)).unwrap();
-        Worker::new(db, transport, kiln::delivery::SystemClock, settings)
-            .run(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let (stop, run) = running(&api.app.db, Settings::new(16, Duration::from_secs(5), 8));
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let d = delivery(&api, import).await;
@@ -645,16 +654,7 @@ async fn the_running_worker_outlives_database_errors_and_records_every_answer_on
     // Every record writes this roll-up: without it, claims and sends go on and records fail.
     sqlx::query("ALTER TABLE delivery_minutes RENAME TO delivery_minutes_away").execute(&pool).await.unwrap();
 
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let db = api.app.db.clone();
-    let run = tokio::spawn(async move {
-        let transport = HttpTransport::new(Duration::from_secs(5)).unwrap();
-        Worker::new(db, transport, kiln::delivery::SystemClock, Settings::new(SENDERS, Duration::from_secs(60), 8))
-            .run(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let (stop, run) = running(&api.app.db, Settings::new(SENDERS, Duration::from_secs(60), 8));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!run.is_finished(), "the worker stopped on the database error");
     let sent = clay.received_requests().await.unwrap().len();

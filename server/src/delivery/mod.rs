@@ -227,7 +227,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         self.housekeeping(now).await?;
         let Round { jobs, error } = self.claim_jobs(now, self.settings.senders).await;
         let transport = Arc::clone(&self.transport);
-        let answers: Vec<(Job, Answer)> = stream::iter(jobs)
+        let mut answers: Vec<(Job, Answer)> = stream::iter(jobs)
             .map(|job| {
                 let transport = Arc::clone(&transport);
                 async move {
@@ -238,7 +238,6 @@ impl<T: Transport, C: Clock> Worker<T, C> {
             .buffer_unordered(self.settings.senders)
             .collect()
             .await;
-        let mut answers = answers;
         let report = self.settle(&mut answers).await?;
         error.map_or(Ok(report), Err)
     }
