@@ -426,3 +426,58 @@ async fn the_openapi_document_matches_the_routes() {
         assert!(!text.is_empty(), "{method} {path} answers with a body");
     }
 }
+
+/// An import keeps its write transaction open only while the parser has rows ready: when the
+/// upload stalls, what came so far is committed (and counted) and the database's write lock is
+/// free for everyone else (on SQLite, the delivery worker and the pages wait for that lock).
+#[tokio::test]
+async fn a_stalled_upload_commits_what_came_and_leaves_the_database_writable() {
+    let api = Api::new().await;
+    let (workspace, table) = api.table(None).await;
+    let (chunks, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    let upload = {
+        let request = api
+            .client
+            .post(api.app.url(&format!("/api/v1/imports?table_id={table}")))
+            .bearer_auth(&api.token)
+            .header("content-type", "text/csv")
+            .body(body);
+        tokio::spawn(request.send())
+    };
+    // More than one batch of the parser's (20,000 rows), then the upload stalls.
+    let rows =
+        |range: std::ops::Range<u32>| range.map(|i| format!("lead{i}@example.com,Lead {i}\n")).collect::<String>();
+    chunks.send(Ok(format!("email,name\n{}", rows(0..25_000)))).await.unwrap();
+
+    let pool = api.app.database.any().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let counted: Option<(i64,)> =
+            sqlx::query_as("SELECT rows FROM imports ORDER BY id DESC LIMIT 1").fetch_optional(&pool).await.unwrap();
+        if counted.is_some_and(|(rows,)| rows >= 20_000) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the first batch was never committed: {counted:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Another writer gets through at once, not after the database's 10-second busy timeout.
+    let started = std::time::Instant::now();
+    let other =
+        api.post("/api/v1/tables", json!({ "workspace_id": workspace, "name": "Other", "credits_per_lead": 1 }));
+    tokio::time::timeout(std::time::Duration::from_secs(5), other)
+        .await
+        .expect("a write waited for the stalled import");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    chunks.send(Ok(rows(25_000..30_000))).await.unwrap();
+    drop(chunks);
+    let response = upload.await.unwrap().unwrap();
+    assert_status(&response, StatusCode::CREATED);
+    let import: Value = response.json().await.unwrap();
+    assert_balanced(&import);
+    assert_eq!(import["rows"], 30_000);
+    assert_eq!(import["accepted"], 30_000);
+}

@@ -30,15 +30,27 @@ use app::{
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use lead::Routing;
-use std::{collections::HashMap, fmt::Display};
-use tokio::sync::mpsc;
+use std::{
+    collections::HashMap,
+    fmt::Display,
+    time::{Duration, Instant},
+};
+use tokio::sync::mpsc::{self, error::TryRecvError};
 
 /// Clay refuses payloads over 100 KB (`clay-facts.md` #4): longer rows are refused unread.
 pub const MAX_ROW_BYTES: usize = 100 * 1024;
-/// Rows per database transaction. Each commit writes every page it changed, and a batch's new
-/// dedupe keys land on pages all over their index: with larger batches each page is written once
-/// for many keys (2,000 rows: 74 s for 1,000,000 rows; 20,000: 42 s; docs/BENCHMARKS.md).
+/// Rows the parser hands the writer at once (what is held in memory per batch).
 const BATCH_ROWS: usize = 20_000;
+/// Rows per database transaction, at most. Each commit writes every page it changed, and new
+/// dedupe keys land on pages all over their index: the more rows a commit holds, the more keys
+/// each written page carries (rows per commit, 1,000,000 rows: 2,000, 74 s; 20,000, 42 s;
+/// docs/BENCHMARKS.md). Kept open over several batches, the transaction costs no memory.
+const COMMIT_ROWS: u64 = 100_000;
+/// How long the transaction may stay open before the next batch's write commits it. On SQLite
+/// it holds the one write lock, which the delivery worker waits for: a second and a batch's
+/// write (about 0.4 s on a 2-core machine) is within a workspace's burst (20 sends at 10/s by
+/// default is two seconds' worth), so pacing loses nothing to an import.
+const COMMIT_AFTER: Duration = Duration::from_secs(1);
 /// How much of the file decides its encoding and delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -315,25 +327,39 @@ where
 
     let mut total = Written::default();
     let mut write_error = None;
-    while let Some(event) = events_rx.recv().await {
+    let mut batches = Batches { db: &writer, open: None };
+    loop {
+        // Nothing parsed yet: what is written is committed before the wait, so a slow upload
+        // never keeps the write lock.
+        let event = match events_rx.try_recv() {
+            Ok(event) => event,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                if let Err(error) = batches.commit().await {
+                    write_error = Some(error);
+                    break;
+                }
+                match events_rx.recv().await {
+                    Some(event) => event,
+                    None => break,
+                }
+            }
+        };
         let result = match event {
             Event::Format { encoding, delimiter, headers, mapping } => {
                 let described = serde_json::json!({ "headers": headers, "mapping": mapping }).to_string();
-                store::imports::set_format(&writer, import_id, &encoding, delimiter.as_deref(), &described)
-                    .await
-                    .map(|_| ())
+                // The writer has one connection: an open transaction would hold it.
+                async {
+                    batches.commit().await?;
+                    store::imports::set_format(&writer, import_id, &encoding, delimiter.as_deref(), &described).await
+                }
+                .await
+                .map(drop)
             }
-            Event::Batch(batch) => store::leads::write_batch(
-                &writer,
-                import_id,
-                workspace.id,
-                request.priority.rank(),
-                batch,
-                &credits_by_table,
-                store::now_millis(),
-            )
-            .await
-            .map(|written| add(&mut total, written)),
+            Event::Batch(batch) => batches
+                .write(import_id, workspace.id, request.priority.rank(), batch, &credits_by_table)
+                .await
+                .map(|written| add(&mut total, written)),
         };
         if let Err(error) = result {
             write_error = Some(error);
@@ -341,6 +367,12 @@ where
         }
     }
     drop(events_rx);
+    // After a failed write, dropping `batches` rolls its transaction back: none of the batches
+    // in it is counted.
+    if write_error.is_none() {
+        write_error = batches.commit().await.err();
+    }
+    drop(batches);
     let parsed = parser.await.map_err(|e| Error::Internal(format!("the import parser stopped: {e}")))?;
 
     let now = store::now_millis();
@@ -388,6 +420,57 @@ where
     );
     store::changes::announce(db).await?;
     Ok(summary)
+}
+
+/// The import's write transaction, open over as many batches as the parser has ready, up to
+/// [`COMMIT_ROWS`] rows and [`COMMIT_AFTER`].
+struct Batches<'a> {
+    db: &'a Db,
+    open: Option<Open>,
+}
+
+struct Open {
+    tx: store::Tx,
+    began: Instant,
+    rows: u64,
+}
+
+impl Batches<'_> {
+    async fn write(
+        &mut self,
+        import_id: i64,
+        workspace_id: i64,
+        priority: i64,
+        batch: Batch,
+        credits_by_table: &HashMap<i64, f64>,
+    ) -> Result<Written, sqlx::Error> {
+        let open = match &mut self.open {
+            Some(open) => open,
+            None => self.open.insert(Open { tx: self.db.begin().await?, began: Instant::now(), rows: 0 }),
+        };
+        let written = store::leads::write_batch(
+            &mut open.tx,
+            import_id,
+            workspace_id,
+            priority,
+            batch,
+            credits_by_table,
+            store::now_millis(),
+        )
+        .await?;
+        open.rows += written.rows;
+        if open.rows >= COMMIT_ROWS || open.began.elapsed() >= COMMIT_AFTER {
+            self.commit().await?;
+        }
+        Ok(written)
+    }
+
+    async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        match self.open.take() {
+            Some(open) => open.tx.commit().await,
+            None => Ok(()),
+        }
+    }
 }
 
 fn add(total: &mut Written, written: Written) {

@@ -1,6 +1,6 @@
 //! Leads, written in batches as an import streams in.
 
-use super::{Db, on_db};
+use super::{Db, Tx, on_db, on_tx};
 use std::collections::{HashMap, HashSet};
 
 /// A row that became a lead.
@@ -50,11 +50,11 @@ pub struct Written {
 /// Rows per INSERT statement: well under both databases' bind-parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// Stores a batch in one transaction: the leads whose dedupe key the workspace has not seen (the
-/// others are duplicates, within the file or against every earlier import), the rejected rows,
-/// and the import's counters.
+/// Stores a batch in the import's transaction: the leads whose dedupe key the workspace has not
+/// seen (the others are duplicates, within the file or against every earlier import), the
+/// rejected rows, and the import's counters, so that every commit leaves counts that add up.
 pub async fn write_batch(
-    db: &Db,
+    tx: &mut Tx,
     import_id: i64,
     workspace_id: i64,
     priority: i64,
@@ -77,8 +77,7 @@ pub async fn write_batch(
         }
     }
 
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+    on_tx!(tx, tx => {
         for (table_id, leads) in &by_table {
             // Not sendable until the import is queued (`imports::finish`, `imports::decide`).
             let state = if table_id.is_some() { "pending" } else { "held" };
@@ -98,7 +97,7 @@ pub async fn write_batch(
                         .push_bind(now);
                 });
                 insert.push(" ON CONFLICT (workspace_id, dedupe_key) DO NOTHING");
-                let inserted = insert.build().execute(&mut *tx).await?.rows_affected();
+                let inserted = insert.build().execute(&mut **tx).await?.rows_affected();
                 written.accepted += inserted;
                 written.duplicates += chunk.len() as u64 - inserted;
                 match table_id {
@@ -117,7 +116,7 @@ pub async fn write_batch(
                     .push_bind(reject.reason.as_str())
                     .push_bind(reject.raw.as_str());
             });
-            insert.build().execute(&mut *tx).await?;
+            insert.build().execute(&mut **tx).await?;
         }
         sqlx::query(
             "UPDATE imports SET bytes = bytes + $2, rows = rows + $3, accepted = accepted + $4, rejected = rejected + $5,
@@ -134,9 +133,8 @@ pub async fn write_batch(
         .bind(written.held as i64)
         .bind(batch.blank_lines as i64)
         .bind(written.credits)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })?;
     Ok(written)

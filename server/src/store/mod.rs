@@ -50,6 +50,29 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
+/// A transaction on either database, for work that spans several calls (an import's batches).
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection, whichever database it is on.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite($conn) => $body,
+            $crate::store::Tx::Postgres($conn) => $body,
+        }
+    };
+}
+pub(crate) use on_tx;
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        on_tx!(self, tx => tx.commit().await)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("cannot open the database {url}: {source}")]
@@ -120,6 +143,14 @@ impl Db {
                     .connect_with(pool.connect_options().as_ref().clone())
                     .await?,
             ),
+        })
+    }
+
+    /// Begins a transaction that the caller commits (or drops, to roll it back).
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
