@@ -27,11 +27,11 @@ use pages::{
     alerts::AlertsPage,
     audit::AuditPage,
     budgets::BudgetsPage,
+    deliveries::DeliveriesPage,
     home::HomePage,
     imports::ImportsPage,
     login::LoginPage,
     not_found::NotFound,
-    placeholder::{Area, AreaPlaceholder},
     planner::{ComparePage, PlannerPage},
     settings::SettingsPage,
     setup::SetupPage,
@@ -112,7 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/planner") view=PlannerPage />
                     <Route path=path!("/planner/compare") view=ComparePage />
                     <Route path=path!("/imports") view={leptos_router::Lazy::<ImportsRoute>::new()} />
-                    <Route path=path!("/deliveries") view=|| view! { <AreaPlaceholder area=Area::Deliveries /> } />
+                    <Route path=path!("/deliveries") view=DeliveriesPage />
                     <Route path=path!("/webhooks") view=WebhooksPage />
                     <Route path=path!("/budgets") view=BudgetsPage />
                     <Route path=path!("/alerts") view=AlertsPage />

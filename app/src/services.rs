@@ -4,9 +4,9 @@
 
 use crate::{
     domain::{
-        AlertView, AuditEntry, BudgetsOutlook, CallbackSettings, ClayTable, CurrentUser, Dashboard, ImportSummary,
-        NewToken, Role, TableDelivery, TableDeliveryInput, TableInput, TokenSummary, UserSummary, Webhook,
-        WebhookChange, WebhookInput, WebhooksOutlook, Workspace, WorkspaceInput, WorkspaceOverview,
+        AlertView, AuditEntry, BudgetsOutlook, CallbackSettings, ClayTable, CurrentUser, Dashboard, DeadLead,
+        ImportSummary, NewToken, Role, TableDelivery, TableDeliveryInput, TableInput, TokenSummary, UserSummary,
+        Webhook, WebhookChange, WebhookInput, WebhooksOutlook, Workspace, WorkspaceInput, WorkspaceOverview,
     },
     error::AppError,
     ingest::{Fallback, Rule},
@@ -91,6 +91,12 @@ pub trait Imports: Send + Sync {
     async fn decide(&self, actor: &CurrentUser, id: i64, mode: String) -> Result<ImportSummary, AppError>;
     /// `pause`, `resume`, `cancel` or `requeue_dead`.
     async fn control(&self, actor: &CurrentUser, id: i64, action: String) -> Result<ImportSummary, AppError>;
+    /// `high`, `normal` or `low`, for the import's leads not yet sent.
+    async fn set_priority(&self, actor: &CurrentUser, id: i64, priority: String) -> Result<ImportSummary, AppError>;
+    /// The import's dead leads, oldest first, at most `limit`.
+    async fn dead_leads(&self, id: i64, limit: i64) -> Result<Vec<DeadLead>, AppError>;
+    /// One dead lead of the import back to the queue, with a fresh set of attempts.
+    async fn requeue_lead(&self, actor: &CurrentUser, id: i64, lead_id: i64) -> Result<ImportSummary, AppError>;
 }
 
 /// The live numbers of the dashboard.

@@ -267,3 +267,44 @@ test('the audit log shows who uploaded and who steered deliveries', async ({ pag
   await expect(page.getByTestId('audit').locator('tr[data-action="import.pause"]').first()).toContainText(ADMIN.email);
   await expect(page.getByTestId('audit')).toContainText('workspace.create');
 });
+
+test('the deliveries page lists batches on their way, changes priority, and requeues a dead lead', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  // The sandbox refuses every row with a 400, which no retry mends: the leads are dead at once.
+  await sandboxWorkspace(page, {
+    workspace: 'Refusing',
+    budget: '1000',
+    table: 'Refused leads',
+    credits: '1',
+    query: () => 'refusing?workspace=refusing&fail=1&fail_status=400',
+  });
+  await upload(page, 'refused', 5, 'Refusing / Refused leads');
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deliveries' }).click();
+  await expect(page.getByRole('heading', { name: 'Batches in delivery' })).toBeVisible();
+  const row = page.getByTestId('imports').locator('tbody tr').filter({ hasText: 'refused.csv' });
+  await expect(row.getByTestId('delivery-parts')).toHaveText('5 dead', { timeout: 20_000 });
+  await expect(row.getByTestId('delivered')).toHaveText('0 of 5 delivered');
+
+  await Promise.all([
+    page.waitForResponse((response) => response.url().includes('set_import_priority') && response.ok()),
+    row.getByTestId('priority').selectOption('high'),
+  ]);
+  await page.reload();
+  await hydrated(page);
+  await expect(row.getByTestId('priority')).toHaveValue('high');
+
+  await row.getByTestId('show-dead-leads').click();
+  const dead = page.getByTestId('dead-leads');
+  await expect(dead.locator('tbody tr')).toHaveCount(5);
+  await expect(dead.locator('tbody tr').first()).toContainText('rejected by Clay (HTTP 400)');
+  await dead.scrollIntoViewIfNeeded();
+  await screenshot(page, 'deliveries');
+  await dead.locator('tbody tr').first().getByRole('button', { name: 'Requeue' }).click();
+  await expect(dead.getByTestId('requeued')).toBeVisible();
+  // It goes out again and is refused again: six refusals for five leads, all five dead.
+  const refusals = async () => (await (await page.request.get('/sandbox/clay/stats')).json()).refusing.injected_failures;
+  await expect.poll(refusals, { timeout: 15_000 }).toBe(6);
+  await expect(row.getByTestId('delivery-parts')).toHaveText('5 dead', { timeout: 15_000 });
+});

@@ -155,12 +155,38 @@ impl app::services::Imports for ImportsService {
         action: String,
     ) -> Result<ImportSummary, app::error::AppError> {
         if action == "requeue_dead" {
-            requeue_dead(&self.db, &actor.email, id, None).await?;
-            return Ok(store::imports::find(&self.db, id)
-                .await
-                .map_err(Error::from)?
-                .ok_or(Error::NotFound("import"))?);
+            return Ok(requeue_and_find(&self.db, &actor.email, id, None).await?);
         }
         Ok(control(&self.db, &actor.email, id, action.parse()?).await?)
     }
+
+    async fn set_priority(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: i64,
+        priority: String,
+    ) -> Result<ImportSummary, app::error::AppError> {
+        let priority = priority.parse().map_err(|e: String| Error::invalid("priority", e))?;
+        Ok(set_priority(&self.db, &actor.email, id, priority).await?)
+    }
+
+    async fn dead_leads(&self, id: i64, limit: i64) -> Result<Vec<app::domain::DeadLead>, app::error::AppError> {
+        store::imports::find(&self.db, id).await.map_err(Error::from)?.ok_or(Error::NotFound("import"))?;
+        Ok(store::delivery::dead_leads(&self.db, id, limit.clamp(1, 500)).await.map_err(Error::from)?)
+    }
+
+    async fn requeue_lead(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: i64,
+        lead_id: i64,
+    ) -> Result<ImportSummary, app::error::AppError> {
+        Ok(requeue_and_find(&self.db, &actor.email, id, Some(lead_id)).await?)
+    }
+}
+
+/// Requeues the import's dead leads (or one of them); the import as it stands after.
+async fn requeue_and_find(db: &Db, actor: &str, id: i64, lead_id: Option<i64>) -> Result<ImportSummary> {
+    requeue_dead(db, actor, id, lead_id).await?;
+    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
 }

@@ -11,7 +11,8 @@
 //! A webhook is configured by its URL's query, since the URL is all a sender knows:
 //! `workspace` (whose rate limit it shares, default `default`), `auth` (the expected
 //! `x-clay-webhook-auth`), `cap` (lifetime cap, default 50,000), `rate` and `burst`,
-//! `fail` (the share of requests answered 500, deterministic per row and arrival),
+//! `fail` (the share of requests answered 500, deterministic per row and arrival), `fail_status`
+//! (what those are answered instead of 500: 400 makes dead leads, 401 a failing webhook),
 //! `callback_table` (the Kiln table to call back; none when absent), `callback_delay_ms`
 //! (default 500), `credits` and `actions` (what each row uses, exactly; by default between half
 //! and all of the table's estimates, deterministic per row).
@@ -81,6 +82,7 @@ pub struct WebhookConfig {
     rate: Option<f64>,
     burst: Option<u32>,
     fail: Option<f64>,
+    fail_status: Option<u16>,
     callback_table: Option<i64>,
     callback_delay_ms: Option<u64>,
     credits: Option<f64>,
@@ -163,7 +165,11 @@ async fn receive(
         let arrival = *arrival;
         if config.fail.is_some_and(|share| unit(&format!("{key}#{arrival}")) < share) {
             stats.injected_failures += 1;
-            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "injected failure" }))).into_response();
+            let status = config
+                .fail_status
+                .and_then(|code| StatusCode::from_u16(code).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, Json(json!({ "error": "injected failure" }))).into_response();
         }
         if stats.accepted >= config.cap.unwrap_or(50_000) {
             stats.past_cap += 1;

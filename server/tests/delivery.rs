@@ -588,6 +588,19 @@ async fn the_bucket_paces_each_workspace() {
     assert!(sent >= 105, "the full rate is used: {sent} in 10 s");
 }
 
+/// The sandbox's injected failures answer 500, or the status the webhook's URL asks for.
+#[tokio::test]
+async fn the_sandbox_injects_failures_with_the_status_asked_for() {
+    let app = TestApp::spawn_with(|args| args.no_sandbox = false).await;
+    let client = app.plain();
+    for (query, expected) in [("fail=1", 500), ("fail=1&fail_status=400", 400), ("fail=0&fail_status=400", 200)] {
+        let url = app.url(&format!("/sandbox/clay/v3/sources/webhook/injected?workspace=injected&{query}"));
+        let body = json!({ "kiln_id": "1", "email": "ada@example.com" });
+        let response = client.post(url).json(&body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{query}");
+    }
+}
+
 /// The whole flow through the built-in sandbox, with injected failures: every lead arrives, no
 /// webhook passes its cap, Clay calls back and the actual credits replace the estimates.
 #[tokio::test]

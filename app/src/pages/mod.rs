@@ -1,11 +1,11 @@
 pub mod alerts;
 pub mod audit;
 pub mod budgets;
+pub mod deliveries;
 pub mod home;
 pub mod imports;
 pub mod login;
 pub mod not_found;
-pub mod placeholder;
 pub mod planner;
 pub mod settings;
 pub mod setup;

@@ -779,6 +779,28 @@ pub async fn requeue_dead(db: &Db, import_id: i64, lead_id: Option<i64>) -> Resu
     .map(|done| done.rows_affected()))
 }
 
+/// The import's dead leads, oldest first: one seek in `leads_import` (import, state).
+pub async fn dead_leads(db: &Db, import_id: i64, limit: i64) -> Result<Vec<app::domain::DeadLead>, sqlx::Error> {
+    let rows: Vec<(i64, i64, i64, Option<i64>, Option<String>)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT id, line, attempts, last_status, last_error FROM leads
+         WHERE import_id = $1 AND state = 'dead' ORDER BY id LIMIT $2",
+    )
+    .bind(import_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, line, attempts, last_status, last_error)| app::domain::DeadLead {
+            id,
+            line: u64::try_from(line).unwrap_or(0),
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            last_status: last_status.and_then(|status| u16::try_from(status).ok()),
+            last_error,
+        })
+        .collect())
+}
+
 /// Changes the priority of the import and of its leads not yet sent.
 pub async fn set_priority(db: &Db, import_id: i64, rank: i64) -> Result<(), sqlx::Error> {
     on_db!(db, pool => {

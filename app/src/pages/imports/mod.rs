@@ -4,7 +4,13 @@
 mod recent;
 mod upload;
 
-use crate::{domain::ImportSummary, error::AppError, pages::workspaces::workspaces_overview};
+pub(crate) use recent::RecentImports;
+
+use crate::{
+    domain::{DeadLead, ImportSummary},
+    error::AppError,
+    pages::workspaces::workspaces_overview,
+};
 use leptos::{prelude::*, server_fn::codec::Json};
 use leptos_meta::Title;
 
@@ -16,6 +22,19 @@ pub async fn recent_imports() -> Result<Vec<ImportSummary>, AppError> {
     };
     let (services, _) = authorize(Role::Viewer)?;
     respond(services.imports.recent(50).await)
+}
+
+/// The imports on their way to Clay ([`ImportSummary::in_delivery`]), newest first.
+#[server(input = Json)]
+pub async fn imports_in_delivery() -> Result<Vec<ImportSummary>, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, _) = authorize(Role::Viewer)?;
+    respond(
+        services.imports.recent(200).await.map(|list| list.into_iter().filter(ImportSummary::in_delivery).collect()),
+    )
 }
 
 #[server(input = Json)]
@@ -36,6 +55,36 @@ pub async fn control_import(id: i64, action: String) -> Result<ImportSummary, Ap
     };
     let (services, actor) = authorize(Role::Operator)?;
     respond(services.imports.control(&actor, id, action).await)
+}
+
+#[server(input = Json)]
+pub async fn set_import_priority(id: i64, priority: String) -> Result<ImportSummary, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, actor) = authorize(Role::Operator)?;
+    respond(services.imports.set_priority(&actor, id, priority).await)
+}
+
+#[server(input = Json)]
+pub async fn dead_leads(id: i64) -> Result<Vec<DeadLead>, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, _) = authorize(Role::Viewer)?;
+    respond(services.imports.dead_leads(id, 100).await)
+}
+
+#[server(input = Json)]
+pub async fn requeue_dead_lead(id: i64, lead_id: i64) -> Result<ImportSummary, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, actor) = authorize(Role::Operator)?;
+    respond(services.imports.requeue_lead(&actor, id, lead_id).await)
 }
 
 /// Bumped when an import arrives or changes, so the list reloads.

@@ -1,18 +1,32 @@
-//! The recent imports, and the decision an import over budget waits for.
+//! The recent imports (or those on their way to Clay), with the batch controls of their
+//! delivery, the dead leads of one of them, and the decision an import over budget waits for.
 
-use super::{ControlImport, DecideImport, ImportsChanged, recent_imports};
+use super::{
+    ControlImport, DecideImport, ImportsChanged, RequeueDeadLead, SetImportPriority, dead_leads, imports_in_delivery,
+    recent_imports,
+};
 use crate::{
     components::notice::ErrorNotice,
-    domain::{DeliveryCounts, ImportState, ImportSummary, Role, format_utc_minutes},
+    domain::{DeliveryCounts, ImportState, ImportSummary, Priority, Role, format_utc_minutes},
     format::int,
     pages::workspaces::can,
 };
 use leptos::prelude::*;
 
+/// The import whose dead leads are listed below the imports, if one.
+#[derive(Clone, Copy)]
+struct DeadLeadsOf(RwSignal<Option<i64>>);
+
+/// The last 50 imports, or with `in_delivery` every import still on its way to Clay.
 #[component]
-pub(super) fn RecentImports() -> impl IntoView {
+pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoView {
     let changed = use_context::<ImportsChanged>();
-    let imports = Resource::new(move || changed.map(|c| c.0.get()), |_| recent_imports());
+    let dead_leads_of = DeadLeadsOf(RwSignal::new(None));
+    provide_context(dead_leads_of);
+    let imports = Resource::new(
+        move || changed.map(|c| c.0.get()),
+        move |_| async move { if in_delivery { imports_in_delivery().await } else { recent_imports().await } },
+    );
     // Delivery moves on by itself: refresh the counts every few seconds while the page is open
     // (and only then: the interval goes with the page).
     Effect::new(move |_| {
@@ -23,14 +37,22 @@ pub(super) fn RecentImports() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
+    let (title, empty) = if in_delivery {
+        (
+            "Batches in delivery",
+            "Nothing is on its way to Clay. An import shows here from the moment it is queued until its last lead is delivered, and while it has dead leads.",
+        )
+    } else {
+        ("Recent imports", "No imports yet.")
+    };
     view! {
         <div class="card">
-            <h2>"Recent imports"</h2>
+            <h2>{title}</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match imports.await {
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="muted">"No imports yet."</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-imports">{empty}</p> }.into_any(),
                         Ok(list) => view! {
                             <div class="table-scroll">
                                 <table class="table" data-testid="imports">
@@ -46,6 +68,7 @@ pub(super) fn RecentImports() -> impl IntoView {
                 })}
             </Transition>
         </div>
+        {move || dead_leads_of.0.get().map(|id| view! { <DeadLeads id /> })}
     }
 }
 
@@ -74,7 +97,7 @@ fn ImportRow(import: ImportSummary) -> impl IntoView {
             </td>
             <td>{int(counts.duplicates)}</td>
             <td><Delivery id state delivery=import.delivery accepted=counts.accepted /></td>
-            <td>{import.priority.as_str()}</td>
+            <td><PriorityChoice id state priority=import.priority /></td>
             <td>{format_utc_minutes(import.created_at)}</td>
         </tr>
     }
@@ -158,7 +181,114 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
                     {(delivery.dead > 0).then(|| button("Requeue dead", "requeue_dead"))}
                 </div>
             })}
+            {(delivery.dead > 0).then(|| {
+                let dead_leads_of = use_context::<DeadLeadsOf>();
+                view! {
+                    <button type="button" class="small link" data-testid="show-dead-leads"
+                        on:click=move |_| { if let Some(of) = dead_leads_of { of.0.set(Some(id)); } }>
+                        {format!("See the {} dead", int(delivery.dead))}
+                    </button>
+                }
+            })}
             {move || control.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
+        </div>
+    }
+}
+
+/// The import's priority; operators change it while its leads are still to be sent.
+#[component]
+fn PriorityChoice(id: i64, state: ImportState, priority: Priority) -> impl IntoView {
+    let change = ServerAction::<SetImportPriority>::new();
+    let changed = use_context::<ImportsChanged>();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(changed)) = (change.value().get(), changed) {
+            changed.0.update(|n| *n += 1);
+        }
+    });
+    if !can(Role::Operator)
+        || !matches!(state, ImportState::Queued | ImportState::Paused | ImportState::AwaitingDecision)
+    {
+        return view! { <span>{priority.as_str()}</span> }.into_any();
+    }
+    view! {
+        <select aria-label="Priority" data-testid="priority"
+            on:change=move |ev| { change.dispatch(SetImportPriority { id, priority: event_target_value(&ev) }); }>
+            {Priority::ALL
+                .into_iter()
+                .map(|p| view! { <option value=p.as_str() selected={p == priority}>{p.as_str()}</option> })
+                .collect_view()}
+        </select>
+        {move || change.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
+    }
+    .into_any()
+}
+
+/// The dead leads of one import, each with what was last answered, and a requeue per lead.
+#[component]
+fn DeadLeads(id: i64) -> impl IntoView {
+    let requeue = ServerAction::<RequeueDeadLead>::new();
+    let changed = use_context::<ImportsChanged>();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(changed)) = (requeue.value().get(), changed) {
+            changed.0.update(|n| *n += 1);
+        }
+    });
+    let leads = Resource::new(move || requeue.version().get(), move |_| dead_leads(id));
+    let operator = can(Role::Operator);
+    let dead_leads_of = use_context::<DeadLeadsOf>();
+    let close = move |_| {
+        if let Some(of) = dead_leads_of {
+            of.0.set(None);
+        }
+    };
+    view! {
+        <div class="card" data-testid="dead-leads">
+            <div class="card-head">
+                <h2>{format!("Dead leads of import {id}")}</h2>
+                <button type="button" class="small" on:click=close>"Close"</button>
+            </div>
+            <p class="muted small">"Leads Kiln gave up on, with the last answer. A requeued lead gets a fresh set of attempts."</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match leads.await {
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No dead leads left."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <div class="table-scroll">
+                                <table class="table">
+                                    <thead><tr><th>"Lead (kiln_id)"</th><th>"Line"</th><th>"Attempts"</th><th>"Last answer"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|lead| {
+                                            let lead_id = lead.id;
+                                            // The error names its status where it has one.
+                                            let answer = lead
+                                                .last_error
+                                                .or_else(|| lead.last_status.map(|status| format!("HTTP {status}")))
+                                                .unwrap_or_default();
+                                            view! {
+                                                <tr data-lead=lead_id.to_string()>
+                                                    <td>{lead_id}</td>
+                                                    <td>{lead.line}</td>
+                                                    <td>{lead.attempts}</td>
+                                                    <td>{answer}</td>
+                                                    <td>{operator.then(|| view! {
+                                                        <button type="button" class="small"
+                                                            on:click=move |_| { requeue.dispatch(RequeueDeadLead { id, lead_id }); }>"Requeue"</button>
+                                                    })}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || requeue.value().get().map(|result| match result {
+                Ok(_) => view! { <p class="notice ok" data-testid="requeued">"Requeued: it goes out again with the next sends."</p> }.into_any(),
+                Err(error) => view! { <ErrorNotice error /> }.into_any(),
+            })}
         </div>
     }
 }
