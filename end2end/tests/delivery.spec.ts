@@ -289,11 +289,11 @@ test('the deliveries page lists batches on their way, changes priority, and requ
 
   await Promise.all([
     page.waitForResponse((response) => response.url().includes('set_import_priority') && response.ok()),
-    row.getByTestId('priority').selectOption('high'),
+    row.getByTestId('priority').getByLabel('high').check(),
   ]);
   await page.reload();
   await hydrated(page);
-  await expect(row.getByTestId('priority')).toHaveValue('high');
+  await expect(row.getByTestId('priority').getByLabel('high')).toBeChecked();
 
   await row.getByTestId('show-dead-leads').click();
   const dead = page.getByTestId('dead-leads');

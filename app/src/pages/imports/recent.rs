@@ -195,7 +195,9 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
     }
 }
 
-/// The import's priority; operators change it while its leads are still to be sent.
+/// The import's priority; operators change it while its leads are still to be sent. Radio
+/// buttons rather than a drop-down: the list re-renders every few seconds, which would close an
+/// open drop-down under the operator's pointer.
 #[component]
 fn PriorityChoice(id: i64, state: ImportState, priority: Priority) -> impl IntoView {
     let change = ServerAction::<SetImportPriority>::new();
@@ -210,14 +212,20 @@ fn PriorityChoice(id: i64, state: ImportState, priority: Priority) -> impl IntoV
     {
         return view! { <span>{priority.as_str()}</span> }.into_any();
     }
+    let group = format!("priority-{id}");
     view! {
-        <select aria-label="Priority" data-testid="priority"
-            on:change=move |ev| { change.dispatch(SetImportPriority { id, priority: event_target_value(&ev) }); }>
+        <div class="segmented compact" role="radiogroup" aria-label="Priority" data-testid="priority">
             {Priority::ALL
                 .into_iter()
-                .map(|p| view! { <option value=p.as_str() selected={p == priority}>{p.as_str()}</option> })
+                .map(|p| view! {
+                    <label>
+                        <input type="radio" name=group.clone() value=p.as_str() checked={p == priority}
+                            on:change=move |_| { change.dispatch(SetImportPriority { id, priority: p.as_str().into() }); } />
+                        {p.as_str()}
+                    </label>
+                })
                 .collect_view()}
-        </select>
+        </div>
         {move || change.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
     }
     .into_any()
