@@ -56,7 +56,7 @@ pub enum Tx {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
-/// Runs `$body` with `$conn` bound to the transaction's connection, whichever database it is on.
+/// Runs `$body` with `$conn` bound to the open transaction, whichever database it is on.
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
