@@ -11,7 +11,7 @@ use crate::{
     format::int,
     pages::workspaces::can,
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 /// The import whose dead leads are listed below the imports, if one.
 #[derive(Clone, Copy)]
@@ -107,12 +107,7 @@ fn ImportRow(import: ImportSummary) -> impl IntoView {
 #[component]
 pub(super) fn Decision(id: i64, estimated: f64) -> impl IntoView {
     let decide = ServerAction::<DecideImport>::new();
-    let changed = use_context::<ImportsChanged>();
-    Effect::new(move |_| {
-        if let (Some(Ok(_)), Some(changed)) = (decide.value().get(), changed) {
-            changed.0.update(|n| *n += 1);
-        }
-    });
+    reload_after(decide);
     if !can(Role::Operator) {
         return view! { <span class="muted small">"waits for an operator"</span> }.into_any();
     }
@@ -135,12 +130,7 @@ pub(super) fn Decision(id: i64, estimated: f64) -> impl IntoView {
 #[component]
 fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64) -> impl IntoView {
     let control = ServerAction::<ControlImport>::new();
-    let changed = use_context::<ImportsChanged>();
-    Effect::new(move |_| {
-        if let (Some(Ok(_)), Some(changed)) = (control.value().get(), changed) {
-            changed.0.update(|n| *n += 1);
-        }
-    });
+    reload_after(control);
     let percent = if accepted == 0 { 0.0 } else { delivery.delivered as f64 * 100.0 / accepted as f64 };
     let parts: Vec<String> = [
         ("in flight", delivery.in_flight),
@@ -195,18 +185,29 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
     }
 }
 
+/// Reloads the list once `action` has changed an import.
+fn reload_after<S>(action: ServerAction<S>)
+where
+    S: ServerFn<Output = ImportSummary> + Clone + Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let changed = use_context::<ImportsChanged>();
+    Effect::new(move |_| {
+        if let Some(changed) = changed
+            && action.value().with(|value| matches!(value, Some(Ok(_))))
+        {
+            changed.0.update(|n| *n += 1);
+        }
+    });
+}
+
 /// The import's priority; operators change it while its leads are still to be sent. Radio
 /// buttons rather than a drop-down: the list re-renders every few seconds, which would close an
 /// open drop-down under the operator's pointer.
 #[component]
 fn PriorityChoice(id: i64, state: ImportState, priority: Priority) -> impl IntoView {
     let change = ServerAction::<SetImportPriority>::new();
-    let changed = use_context::<ImportsChanged>();
-    Effect::new(move |_| {
-        if let (Some(Ok(_)), Some(changed)) = (change.value().get(), changed) {
-            changed.0.update(|n| *n += 1);
-        }
-    });
+    reload_after(change);
     if !can(Role::Operator)
         || !matches!(state, ImportState::Queued | ImportState::Paused | ImportState::AwaitingDecision)
     {
@@ -235,12 +236,7 @@ fn PriorityChoice(id: i64, state: ImportState, priority: Priority) -> impl IntoV
 #[component]
 fn DeadLeads(id: i64) -> impl IntoView {
     let requeue = ServerAction::<RequeueDeadLead>::new();
-    let changed = use_context::<ImportsChanged>();
-    Effect::new(move |_| {
-        if let (Some(Ok(_)), Some(changed)) = (requeue.value().get(), changed) {
-            changed.0.update(|n| *n += 1);
-        }
-    });
+    reload_after(requeue);
     let leads = Resource::new(move || requeue.version().get(), move |_| dead_leads(id));
     let operator = can(Role::Operator);
     let dead_leads_of = use_context::<DeadLeadsOf>();
