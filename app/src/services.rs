@@ -81,6 +81,8 @@ pub trait Workspaces: Send + Sync {
         table_id: i64,
         input: TableDeliveryInput,
     ) -> Result<TableDelivery, AppError>;
+    /// Sends the table's dead forwards to its destination again.
+    async fn requeue_dead_forwards(&self, actor: &CurrentUser, table_id: i64) -> Result<TableDelivery, AppError>;
 }
 
 /// Imports and what became of their rows.

@@ -308,3 +308,42 @@ test('the deliveries page lists batches on their way, changes priority, and requ
   await expect.poll(refusals, { timeout: 15_000 }).toBe(6);
   await expect(row.getByTestId('delivery-parts')).toHaveText('5 dead', { timeout: 15_000 });
 });
+
+test('a table shows the enriched leads its destination refused, and forwards them again once it is fixed', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await sandboxWorkspace(page, {
+    workspace: 'Forwarding',
+    budget: '1000',
+    table: 'Onward',
+    credits: '1',
+    query: (id) => `onward?workspace=forwarding&callback_table=${id}&callback_delay_ms=100`,
+  });
+  // The destination (a sandbox webhook standing in for a CRM) wants a token Kiln was not given.
+  const origin = new URL(page.url()).origin;
+  const table = page.locator('[data-table="Onward"]');
+  await table.getByText('Callback deadline and stream-through').click();
+  const form = table.getByTestId('after-clay');
+  await form.getByLabel('Forward enriched leads to').fill(`${origin}/sandbox/clay/v3/sources/webhook/crm?workspace=crm&auth=crm-key`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(table.getByTestId('after-clay-summary')).toContainText('forwards enriched leads to');
+  await upload(page, 'onward', 5, 'Forwarding / Onward');
+
+  const stats = async () => (await (await page.request.get('/sandbox/clay/stats')).json()) as Record<string, any>;
+  await expect.poll(async () => (await stats()).crm?.unauthorized ?? 0, { timeout: 20_000 }).toBe(5);
+  await page.goto('/settings/workspaces');
+  await hydrated(page);
+  const dead = table.getByTestId('dead-forwards');
+  await expect(dead).toHaveText(/5 enriched leads could not be forwarded \(latest: refused by the destination \(HTTP 401\)\)/);
+  await dead.scrollIntoViewIfNeeded();
+  await screenshot(page, 'dead-forwards');
+
+  // Fixed: a destination that takes them. The five go again, and the notice is gone.
+  await table.getByText('Callback deadline and stream-through').click();
+  await form.getByLabel('Forward enriched leads to').fill(`${origin}/sandbox/clay/v3/sources/webhook/crm-fixed`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(table.getByTestId('after-clay-summary')).toContainText('/…ixed');
+  await table.getByTestId('dead-forwards').getByRole('button', { name: 'Forward them again' }).click();
+  await expect(table.getByTestId('dead-forwards')).toHaveCount(0);
+  await expect.poll(async () => (await stats())['crm-fixed']?.accepted ?? 0, { timeout: 20_000 }).toBe(5);
+});

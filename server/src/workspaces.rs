@@ -331,13 +331,31 @@ const MAX_CALLBACK_TIMEOUT_MINUTES: u32 = 7 * 24 * 60;
 
 pub async fn table_delivery(db: &Db, table_id: i64) -> Result<TableDelivery> {
     let settings = store::tables::after_clay(db, table_id).await?.ok_or(Error::NotFound("table"))?;
+    let (dead_forwards, last_forward_error) = store::forwarding::dead(db, table_id).await?;
     Ok(TableDelivery {
         table_id,
         callback_timeout_minutes: u32::try_from(settings.callback_timeout_mins).unwrap_or(60),
         forward_url_masked: settings.forward_url.map(|url| mask_url(&Secret::new(url))),
         has_forward_auth: settings.forward_auth.is_some(),
         purge_after_forward: settings.purge_after_forward,
+        dead_forwards,
+        last_forward_error,
     })
+}
+
+/// Sends a table's dead forwards again, with a fresh set of attempts (once its destination
+/// works again); the table's `forward_failing` alert closes, to open again if they fail anew.
+pub async fn requeue_dead_forwards(db: &Db, actor: &str, table_id: i64) -> Result<u64> {
+    let settings = store::tables::after_clay(db, table_id).await?.ok_or(Error::NotFound("table"))?;
+    if settings.forward_url.is_none() {
+        return Err(Error::Conflict("the table has no stream-through destination to send them to".into()));
+    }
+    let now = store::now_millis();
+    let requeued = store::forwarding::requeue_dead(db, table_id, now).await?;
+    store::alerts::clear(db, store::alerts::FORWARD_FAILING, &format!("table:{table_id}"), now).await?;
+    let detail = format!("{requeued} dead forwards requeued");
+    audit::record(db, actor, "table.requeue_dead_forwards", &format!("table {table_id}"), Some(&detail), now).await?;
+    Ok(requeued)
 }
 
 /// Changes the "no callback" deadline and the stream-through destination of a table.
@@ -518,6 +536,15 @@ impl app::services::Workspaces for WorkspacesService {
         input: TableDeliveryInput,
     ) -> Result<TableDelivery, app::error::AppError> {
         Ok(set_table_delivery(&self.db, &actor.email, table_id, &input).await?)
+    }
+
+    async fn requeue_dead_forwards(
+        &self,
+        actor: &app::domain::CurrentUser,
+        table_id: i64,
+    ) -> Result<TableDelivery, app::error::AppError> {
+        requeue_dead_forwards(&self.db, &actor.email, table_id).await?;
+        Ok(table_delivery(&self.db, table_id).await?)
     }
 }
 

@@ -1124,6 +1124,48 @@ async fn a_destination_that_refuses_forwards_raises_one_alert() {
 }
 
 #[tokio::test]
+async fn dead_forwards_are_counted_on_the_table_and_go_again_once_the_destination_works() {
+    let (api, crm, mut worker, clock) = forwarding_to(ResponseTemplate::new(404), 2, 8).await;
+    drain(&mut worker, &clock, 2).await;
+    let pool = api.app.database.any().await;
+    let (table,): (i64,) = sqlx::query_as("SELECT table_id FROM leads LIMIT 1").fetch_one(&pool).await.unwrap();
+    let settings = format!("/api/v1/tables/{table}/after-clay");
+    let dead = api.get(&settings).await;
+    assert_eq!(dead["dead_forwards"], 2, "{dead}");
+    assert_eq!(dead["last_forward_error"], "refused by the destination (HTTP 404)", "{dead}");
+    assert!(
+        forward_failing_alerts(&api).await[0]["message"].as_str().unwrap().contains("send the dead forwards again")
+    );
+
+    // Fixed at the destination's end: both go again, with their old Idempotency-Key.
+    crm.reset().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&crm).await;
+    let requeue = format!("/api/v1/tables/{table}/requeue-dead-forwards");
+    assert_eq!(api.post_ok(&requeue, json!({})).await["requeued"], 2);
+    assert!(forward_failing_alerts(&api).await.is_empty(), "the alert closes when they go again");
+    drain(&mut worker, &clock, 2).await;
+    let sent = received(&crm).await;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    for (body, headers) in &sent {
+        assert_eq!(headers["idempotency-key"], format!("{}-forward", body["kiln_id"].as_str().unwrap()));
+    }
+    let after = api.get(&settings).await;
+    assert_eq!((after["dead_forwards"].as_u64(), after["last_forward_error"].as_str()), (Some(0), None), "{after}");
+    let states: Vec<(Option<String>, i64)> =
+        sqlx::query_as("SELECT forward_state, forward_attempts FROM leads").fetch_all(&pool).await.unwrap();
+    assert_eq!(states, vec![(Some("forwarded".to_owned()), 0); 2], "a fresh set of attempts (the 404 had used one)");
+    assert_eq!(api.post_ok(&requeue, json!({})).await["requeued"], 0, "nothing left to send again");
+    let audit = api.get("/api/v1/audit").await;
+    assert_eq!(audit[0]["action"], "table.requeue_dead_forwards", "{audit}");
+
+    // A table that no longer forwards has nowhere to send them.
+    let response = api.put(&settings, json!({ "forward_url": "" })).await;
+    assert_status(&response, StatusCode::OK);
+    let response = api.client.post(api.app.url(&requeue)).bearer_auth(&api.token).send().await.unwrap();
+    assert_status(&response, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
 async fn a_lead_called_back_while_its_lease_ran_out_is_delivered_not_queued_again() {
     let api = Api::new().await;
     let (_, table) = workspace(&api, None, 1.0).await;

@@ -400,6 +400,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/tables/{id}/callback/rotate"),
         ("GET", "/tables/{id}/after-clay"),
         ("PUT", "/tables/{id}/after-clay"),
+        ("POST", "/tables/{id}/requeue-dead-forwards"),
         ("GET", "/imports/{id}/leads.csv"),
         ("POST", "/callbacks/{table_id}"),
         ("GET", "/alerts"),

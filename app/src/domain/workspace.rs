@@ -287,6 +287,10 @@ pub struct TableDelivery {
     pub has_forward_auth: bool,
     /// Erase a lead's personal fields once forwarded (ids, dedupe hash and counts stay).
     pub purge_after_forward: bool,
+    /// Enriched leads whose forwarding gave up, until someone sends them again.
+    pub dead_forwards: u64,
+    /// Why the latest of them gave up (e.g. `refused by the destination (HTTP 404)`).
+    pub last_forward_error: Option<String>,
 }
 
 /// A change to [`TableDelivery`]. For the URL and the auth value: absent keeps, empty removes.

@@ -537,7 +537,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         for (forward, verdict) in &forwarded {
             let (Verdict::Dead { reason, .. } | Verdict::WebhookRefused { reason, .. }) = verdict else { continue };
             let message = format!(
-                "table {}'s stream-through destination gave up on lead {} ({reason}); check the destination in the table's settings",
+                "table {}'s stream-through destination gave up on lead {} ({reason}); once the destination works, send the dead forwards again from the table's settings",
                 forward.table_id, forward.lead_id
             );
             let subject = format!("table:{}", forward.table_id);

@@ -122,9 +122,16 @@ impl RetryPolicy {
     /// Judges a stream-through destination's answer. The same as [`RetryPolicy::judge`], except
     /// that a 429 uses an attempt: destinations are not paced, so a destination that throttles
     /// for ever would otherwise keep its leads retrying for ever. Its `Retry-After` is honoured.
+    /// A destination has no next webhook to move on to: what it refuses is dead, and the reason
+    /// names the destination, not Clay.
     pub fn judge_forward(&self, answer: &Answer, attempts: u32, now: i64, jitter: f64) -> Verdict {
-        match self.judge(answer, attempts, now, jitter).0 {
-            Verdict::Retry { at, counts: false, status, .. } => {
+        match (answer, self.judge(answer, attempts, now, jitter).0) {
+            (Answer::Status { code: code @ 400..=499, .. }, Verdict::Dead { .. } | Verdict::WebhookRefused { .. })
+                if !matches!(code, 408 | 413) =>
+            {
+                Verdict::Dead { status: Some(*code), reason: format!("refused by the destination (HTTP {code})") }
+            }
+            (_, Verdict::Retry { at, counts: false, status, .. }) => {
                 let attempts = attempts + 1;
                 if attempts >= self.max_attempts {
                     let reason = format!("throttled by the destination (HTTP 429), after {attempts} attempts");
@@ -135,7 +142,7 @@ impl RetryPolicy {
                     Verdict::Retry { at, counts: true, status, reason }
                 }
             }
-            verdict => verdict,
+            (_, verdict) => verdict,
         }
     }
 
@@ -203,6 +210,17 @@ mod tests {
         // Everything else is judged as for Clay.
         assert_eq!(policy.judge_forward(&status(204), 2, NOW, 0.5), Verdict::Delivered { status: 204 });
         assert!(matches!(policy.judge_forward(&status(503), 2, NOW, 0.5), Verdict::Dead { status: Some(503), .. }));
+        assert!(matches!(policy.judge_forward(&status(408), 0, NOW, 0.5), Verdict::Retry { counts: true, .. }));
+        assert!(matches!(policy.judge_forward(&status(413), 0, NOW, 0.5), Verdict::Dead { status: Some(413), .. }));
+    }
+
+    #[test]
+    fn what_a_destination_refuses_is_dead_and_the_reason_names_the_destination() {
+        let policy = RetryPolicy::default();
+        for code in [400, 401, 404, 410, 422] {
+            let reason = format!("refused by the destination (HTTP {code})");
+            assert_eq!(policy.judge_forward(&status(code), 0, NOW, 0.5), Verdict::Dead { status: Some(code), reason });
+        }
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! settings fetched only when an operator opens them, since they hold the table's token), the
 //! "no callback" deadline, and stream-through to a destination with the optional purge.
 
-use super::{RotateCallback, SaveTableDelivery, can, optional_number, tables::refresh_on_success};
+use super::{RequeueDeadForwards, RotateCallback, SaveTableDelivery, can, optional_number, tables::refresh_on_success};
 use crate::{
     components::{form::Submitted, notice::ErrorNotice},
     domain::{CallbackSettings, Role, TableDelivery, TableDeliveryInput},
     error::AppError,
+    format,
 };
 use leptos::prelude::*;
 
@@ -22,10 +23,40 @@ pub(super) fn AfterClay(delivery: TableDelivery) -> impl IntoView {
             <p class="muted small" data-testid="after-clay-summary">
                 {format!("After Clay: “no callback” after {} min · {summary}", delivery.callback_timeout_minutes)}
             </p>
+            {(delivery.dead_forwards > 0).then(|| view! { <DeadForwards delivery=delivery.clone() /> })}
             {can(Role::Operator).then(|| view! {
                 <CallbackColumn table_id=delivery.table_id />
                 <ForwardingForm delivery=delivery.clone() />
             })}
+        </div>
+    }
+}
+
+/// Enriched leads the destination never took, with a way to send them again once it works.
+#[component]
+fn DeadForwards(delivery: TableDelivery) -> impl IntoView {
+    let requeue = ServerAction::<RequeueDeadForwards>::new();
+    refresh_on_success(requeue);
+    let table_id = delivery.table_id;
+    let count = delivery.dead_forwards;
+    let why = delivery.last_forward_error.map(|reason| format!(" (latest: {reason})")).unwrap_or_default();
+    view! {
+        <div class="notice warn" data-testid="dead-forwards">
+            <p>
+                {format!(
+                    "{} enriched {} could not be forwarded{why}.",
+                    format::int(count),
+                    if count == 1 { "lead" } else { "leads" }
+                )}
+                {can(Role::Operator).then(|| view! {
+                    " "
+                    <button type="button" data-testid="requeue-forwards" disabled=move || requeue.pending().get()
+                        on:click=move |_| { requeue.dispatch(RequeueDeadForwards { table_id }); }>
+                        "Forward them again"
+                    </button>
+                })}
+            </p>
+            {move || requeue.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
         </div>
     }
 }

@@ -92,6 +92,13 @@ pub async fn save_table_delivery(
     respond(services.workspaces.set_table_delivery(&actor, table_id, input).await)
 }
 
+#[server(input = Json)]
+pub async fn requeue_dead_forwards(table_id: i64) -> Result<crate::domain::TableDelivery, AppError> {
+    use crate::services::{authorize, respond};
+    let (services, actor) = authorize(Role::Operator)?;
+    respond(services.workspaces.requeue_dead_forwards(&actor, table_id).await)
+}
+
 /// Bumped after any change on the page, so the overview reloads.
 #[derive(Clone, Copy)]
 pub(crate) struct Changed(pub RwSignal<u32>);

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/tables/{id}/callback", get(callback_settings))
         .route("/tables/{id}/callback/rotate", post(rotate_callback))
         .route("/tables/{id}/after-clay", get(after_clay).put(set_after_clay))
+        .route("/tables/{id}/requeue-dead-forwards", post(requeue_dead_forwards))
         .route("/imports/{id}/leads.csv", get(enriched_csv))
         .route("/callbacks/{table_id}", post(callback))
         .route("/alerts", get(alerts))
@@ -163,6 +164,18 @@ async fn set_after_clay(
 ) -> Result<Json<TableDelivery>> {
     principal.require(Role::Operator)?;
     Ok(Json(workspaces::set_table_delivery(&state.db, &principal.actor(), id, &input).await?))
+}
+
+/// POST /api/v1/tables/{id}/requeue-dead-forwards: the table's enriched leads whose forwarding
+/// gave up are sent to its destination again.
+async fn requeue_dead_forwards(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>> {
+    principal.require(Role::Operator)?;
+    let requeued = workspaces::requeue_dead_forwards(&state.db, &principal.actor(), id).await?;
+    Ok(Json(json!({ "requeued": requeued })))
 }
 
 /// GET /api/v1/imports/{id}/leads.csv: every accepted lead of the import with its delivery
