@@ -124,6 +124,9 @@ pub async fn set_priority(db: &Db, actor: &str, id: i64, priority: app::domain::
     store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
 }
 
+/// The most imports the deliveries page lists (newest first); each is counted on every refresh.
+const IN_DELIVERY_SHOWN: i64 = 500;
+
 /// The pages' view of imports ([`app::services::Imports`]).
 pub struct ImportsService {
     pub db: Db,
@@ -133,6 +136,10 @@ pub struct ImportsService {
 impl app::services::Imports for ImportsService {
     async fn recent(&self, limit: i64) -> Result<Vec<ImportSummary>, app::error::AppError> {
         Ok(store::imports::list(&self.db, None, limit.clamp(1, 200)).await.map_err(Error::from)?)
+    }
+
+    async fn in_delivery(&self) -> Result<Vec<ImportSummary>, app::error::AppError> {
+        Ok(store::imports::in_delivery(&self.db, IN_DELIVERY_SHOWN).await.map_err(Error::from)?)
     }
 
     async fn get(&self, id: i64) -> Result<ImportSummary, app::error::AppError> {

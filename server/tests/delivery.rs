@@ -1166,6 +1166,59 @@ async fn dead_forwards_are_counted_on_the_table_and_go_again_once_the_destinatio
 }
 
 #[tokio::test]
+async fn the_imports_in_delivery_are_those_with_leads_to_send_or_dead_however_old() {
+    let api = Api::new().await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let pool = api.app.database.any().await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        ids.push(api.csv(table, leads(2, &format!("d{n}-"))).await["id"].as_i64().unwrap());
+    }
+    // (import, its state, the state of its first lead, of its second)
+    let cases = [
+        (ids[0], "queued", "delivered", "dead"),
+        (ids[1], "queued", "delivered", "delivered"),
+        (ids[2], "paused", "delivered", "paused"),
+        (ids[3], "cancelled", "dead", "cancelled"),
+        (ids[4], "queued", "queued", "in_flight"),
+        (ids[5], "awaiting_decision", "pending", "pending"),
+    ];
+    for (import, state, first, second) in cases {
+        sqlx::query("UPDATE imports SET state = $2 WHERE id = $1")
+            .bind(import)
+            .bind(state)
+            .execute(&pool)
+            .await
+            .unwrap();
+        for (rank, lead_state) in [(0, first), (1, second)] {
+            sqlx::query(
+                "UPDATE leads SET state = $3 WHERE id = (SELECT id FROM leads WHERE import_id = $1 ORDER BY id LIMIT 1 OFFSET $2)",
+            )
+            .bind(import)
+            .bind(rank)
+            .bind(lead_state)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    }
+    // Two hundred newer imports, all done: the older ones on their way are still listed.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+         INSERT INTO imports (workspace_id, table_id, priority, source, filename, format, state, created_by, created_at)
+         SELECT workspace_id, table_id, priority, source, filename, format, state, created_by, created_at
+         FROM imports CROSS JOIN n WHERE id = $1",
+    )
+    .bind(ids[1])
+    .execute(&pool)
+    .await
+    .unwrap();
+    let listed: Vec<i64> =
+        store::imports::in_delivery(&api.app.db, 500).await.unwrap().iter().map(|import| import.id).collect();
+    assert_eq!(listed, vec![ids[4], ids[2], ids[0]], "newest first: sending, paused, with a dead lead");
+}
+
+#[tokio::test]
 async fn a_lead_called_back_while_its_lease_ran_out_is_delivered_not_queued_again() {
     let api = Api::new().await;
     let (_, table) = workspace(&api, None, 1.0).await;

@@ -122,16 +122,6 @@ pub struct DeliveryCounts {
     pub no_callback: u64,
 }
 
-impl ImportSummary {
-    /// Whether the import is on its way to Clay: queued or paused, with leads not yet delivered
-    /// or given up on (dead leads stay until someone requeues them or the import is stopped).
-    pub fn in_delivery(&self) -> bool {
-        let d = &self.delivery;
-        matches!(self.state, ImportState::Queued | ImportState::Paused)
-            && d.queued + d.in_flight + d.retrying + d.waiting + d.paused + d.dead > 0
-    }
-}
-
 /// A lead that delivery gave up on, with what Clay (or the network) last said.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeadLead {
@@ -142,49 +132,4 @@ pub struct DeadLead {
     pub attempts: u32,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn import(state: ImportState, delivery: DeliveryCounts) -> ImportSummary {
-        ImportSummary {
-            id: 1,
-            workspace_id: 1,
-            table_id: Some(1),
-            priority: Priority::Normal,
-            source: "api".into(),
-            filename: None,
-            format: "csv".into(),
-            encoding: None,
-            delimiter: None,
-            state,
-            bytes: 0,
-            counts: RowCounts::default(),
-            rejected_by_reason: BTreeMap::new(),
-            estimated_credits: 0.0,
-            error: None,
-            created_by: "ops@example.com".into(),
-            created_at: 0,
-            finished_at: None,
-            delivery,
-        }
-    }
-
-    #[test]
-    fn an_import_is_in_delivery_while_queued_or_paused_with_leads_to_send_or_dead() {
-        let sending = DeliveryCounts { queued: 3, delivered: 2, ..DeliveryCounts::default() };
-        let done = DeliveryCounts { delivered: 5, called_back: 5, ..DeliveryCounts::default() };
-        let with_dead = DeliveryCounts { delivered: 4, dead: 1, ..DeliveryCounts::default() };
-        assert!(import(ImportState::Queued, sending).in_delivery());
-        assert!(import(ImportState::Paused, DeliveryCounts { paused: 3, ..done }).in_delivery());
-        assert!(import(ImportState::Queued, with_dead).in_delivery());
-        assert!(!import(ImportState::Queued, done).in_delivery());
-        assert!(
-            !import(ImportState::AwaitingDecision, DeliveryCounts { waiting: 5, ..DeliveryCounts::default() })
-                .in_delivery()
-        );
-        assert!(!import(ImportState::Cancelled, DeliveryCounts { cancelled: 3, ..with_dead }).in_delivery());
-    }
 }

@@ -139,6 +139,27 @@ pub async fn list(db: &Db, workspace_id: Option<i64>, limit: i64) -> Result<Vec<
     let sql =
         format!("SELECT {COLUMNS} FROM imports WHERE ($1 IS NULL OR workspace_id = $1) ORDER BY id DESC LIMIT $2");
     let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(workspace_id).bind(limit).fetch_all(pool).await)?;
+    with_delivery(db, rows).await
+}
+
+/// The imports on their way to Clay, newest first, however old: queued or paused, with leads
+/// not yet delivered or given up on (dead leads stay until someone requeues them or the import
+/// is stopped). A finished import stays `queued`, so its leads decide: a few seeks per import
+/// in `leads_import` (import, state), never a pass over the leads.
+pub async fn in_delivery(db: &Db, limit: i64) -> Result<Vec<ImportSummary>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM imports
+         WHERE state IN ('queued', 'paused')
+           AND EXISTS (SELECT 1 FROM leads WHERE leads.import_id = imports.id
+                         AND leads.state IN ('queued', 'in_flight', 'retrying', 'waiting', 'pending', 'paused', 'dead'))
+         ORDER BY id DESC LIMIT $1"
+    );
+    let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)?;
+    with_delivery(db, rows).await
+}
+
+/// Summaries of `rows` with their leads counted per delivery state.
+async fn with_delivery(db: &Db, rows: Vec<Row>) -> Result<Vec<ImportSummary>, sqlx::Error> {
     let mut imports = Vec::with_capacity(rows.len());
     for row in rows {
         let mut summary = row.into_summary(BTreeMap::new());

@@ -24,7 +24,7 @@ pub async fn recent_imports() -> Result<Vec<ImportSummary>, AppError> {
     respond(services.imports.recent(50).await)
 }
 
-/// The imports on their way to Clay ([`ImportSummary::in_delivery`]), newest first.
+/// The imports on their way to Clay, newest first.
 #[server(input = Json)]
 pub async fn imports_in_delivery() -> Result<Vec<ImportSummary>, AppError> {
     use crate::{
@@ -32,9 +32,7 @@ pub async fn imports_in_delivery() -> Result<Vec<ImportSummary>, AppError> {
         services::{authorize, respond},
     };
     let (services, _) = authorize(Role::Viewer)?;
-    respond(
-        services.imports.recent(200).await.map(|list| list.into_iter().filter(ImportSummary::in_delivery).collect()),
-    )
+    respond(services.imports.in_delivery().await)
 }
 
 #[server(input = Json)]
