@@ -89,7 +89,8 @@ pub trait Workspaces: Send + Sync {
 #[async_trait::async_trait]
 pub trait Imports: Send + Sync {
     async fn recent(&self, limit: i64) -> Result<Vec<ImportSummary>, AppError>;
-    /// Every import on its way to Clay (queued or paused with leads to send, or dead), newest first.
+    /// The imports on their way to Clay (queued or paused with leads to send, or dead), however
+    /// old, newest first (at most a few hundred).
     async fn in_delivery(&self) -> Result<Vec<ImportSummary>, AppError>;
     async fn get(&self, id: i64) -> Result<ImportSummary, AppError>;
     async fn decide(&self, actor: &CurrentUser, id: i64, mode: String) -> Result<ImportSummary, AppError>;

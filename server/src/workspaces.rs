@@ -351,8 +351,9 @@ pub async fn requeue_dead_forwards(db: &Db, actor: &str, table_id: i64) -> Resul
         return Err(Error::Conflict("the table has no stream-through destination to send them to".into()));
     }
     let now = store::now_millis();
-    let requeued = store::forwarding::requeue_dead(db, table_id, now).await?;
+    // Closed first: a forward that fails again at once then raises a fresh alert.
     store::alerts::clear(db, store::alerts::FORWARD_FAILING, &format!("table:{table_id}"), now).await?;
+    let requeued = store::forwarding::requeue_dead(db, table_id).await?;
     let detail = format!("{requeued} dead forwards requeued");
     audit::record(db, actor, "table.requeue_dead_forwards", &format!("table {table_id}"), Some(&detail), now).await?;
     Ok(requeued)

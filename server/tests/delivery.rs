@@ -1171,7 +1171,7 @@ async fn the_imports_in_delivery_are_those_with_leads_to_send_or_dead_however_ol
     let (_, table) = workspace(&api, None, 1.0).await;
     let pool = api.app.database.any().await;
     let mut ids = Vec::new();
-    for n in 0..6 {
+    for n in 0..9 {
         ids.push(api.csv(table, leads(2, &format!("d{n}-"))).await["id"].as_i64().unwrap());
     }
     // (import, its state, the state of its first lead, of its second)
@@ -1182,6 +1182,9 @@ async fn the_imports_in_delivery_are_those_with_leads_to_send_or_dead_however_ol
         (ids[3], "cancelled", "dead", "cancelled"),
         (ids[4], "queued", "queued", "in_flight"),
         (ids[5], "awaiting_decision", "pending", "pending"),
+        (ids[6], "queued", "delivered", "retrying"),
+        (ids[7], "queued", "waiting", "delivered"),
+        (ids[8], "queued", "held", "delivered"),
     ];
     for (import, state, first, second) in cases {
         sqlx::query("UPDATE imports SET state = $2 WHERE id = $1")
@@ -1215,7 +1218,7 @@ async fn the_imports_in_delivery_are_those_with_leads_to_send_or_dead_however_ol
     .unwrap();
     let listed: Vec<i64> =
         store::imports::in_delivery(&api.app.db, 500).await.unwrap().iter().map(|import| import.id).collect();
-    assert_eq!(listed, vec![ids[4], ids[2], ids[0]], "newest first: sending, paused, with a dead lead");
+    assert_eq!(listed, vec![ids[7], ids[6], ids[4], ids[2], ids[0]], "newest first; none done, held or stopped");
 }
 
 #[tokio::test]

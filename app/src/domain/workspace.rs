@@ -289,7 +289,7 @@ pub struct TableDelivery {
     pub purge_after_forward: bool,
     /// Enriched leads whose forwarding gave up, until someone sends them again.
     pub dead_forwards: u64,
-    /// Why the latest of them gave up (e.g. `refused by the destination (HTTP 404)`).
+    /// Why the newest of them (by lead) gave up, e.g. `refused by the destination (HTTP 404)`.
     pub last_forward_error: Option<String>,
 }
 

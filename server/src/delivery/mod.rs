@@ -535,7 +535,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         forwarding::record(&self.db, &forwarded, now).await?;
         answers.clear();
         for (forward, verdict) in &forwarded {
-            let (Verdict::Dead { reason, .. } | Verdict::WebhookRefused { reason, .. }) = verdict else { continue };
+            let Verdict::Dead { reason, .. } = verdict else { continue };
             let message = format!(
                 "table {}'s stream-through destination gave up on lead {} ({reason}); once the destination works, send the dead forwards again from the table's settings",
                 forward.table_id, forward.lead_id

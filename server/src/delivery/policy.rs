@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn what_a_destination_refuses_is_dead_and_the_reason_names_the_destination() {
         let policy = RetryPolicy::default();
-        for code in [400, 401, 404, 410, 422] {
+        for code in [400, 401, 403, 404, 410, 422] {
             let reason = format!("refused by the destination (HTTP {code})");
             assert_eq!(policy.judge_forward(&status(code), 0, NOW, 0.5), Verdict::Dead { status: Some(code), reason });
         }

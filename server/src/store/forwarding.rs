@@ -144,7 +144,7 @@ pub async fn record(db: &Db, results: &[(Forward, Verdict)], now: i64) -> Result
             let (state, next, counts, error) = match verdict {
                 Verdict::Delivered { .. } => ("forwarded", 0, false, None),
                 Verdict::Retry { at, counts, reason, .. } => ("retrying", *at, *counts, Some(reason.as_str())),
-                // A destination that refuses (401, 404, …) will not change its mind by itself.
+                // `judge_forward` makes a refusal dead: a destination has no next webhook.
                 Verdict::Dead { reason, .. } | Verdict::WebhookRefused { reason, .. } => ("dead", 0, true, Some(reason.as_str())),
             };
             sqlx::query(
@@ -182,7 +182,7 @@ pub async fn record(db: &Db, results: &[(Forward, Verdict)], now: i64) -> Result
     })
 }
 
-/// A table's forwards that gave up: how many, and the last one's reason.
+/// A table's forwards that gave up: how many, and the reason of the newest (by lead).
 pub async fn dead(db: &Db, table_id: i64) -> Result<(u64, Option<String>), sqlx::Error> {
     let (count, last): (i64, Option<String>) = on_db!(db, pool => sqlx::query_as(
         "SELECT COUNT(*), (SELECT forward_error FROM leads WHERE table_id = $1 AND forward_state = 'dead' ORDER BY id DESC LIMIT 1)
@@ -194,14 +194,13 @@ pub async fn dead(db: &Db, table_id: i64) -> Result<(u64, Option<String>), sqlx:
     Ok((u64::try_from(count).unwrap_or(0), last))
 }
 
-/// A table's dead forwards get a fresh set of attempts, due at once.
-pub async fn requeue_dead(db: &Db, table_id: i64, now: i64) -> Result<u64, sqlx::Error> {
+/// A table's dead forwards get a fresh set of attempts, due at once (whatever a worker's clock).
+pub async fn requeue_dead(db: &Db, table_id: i64) -> Result<u64, sqlx::Error> {
     on_db!(db, pool => sqlx::query(
-        "UPDATE leads SET forward_state = 'queued', forward_attempts = 0, forward_next_at = $2, forward_error = NULL
+        "UPDATE leads SET forward_state = 'queued', forward_attempts = 0, forward_next_at = 0, forward_error = NULL
          WHERE table_id = $1 AND forward_state = 'dead'",
     )
     .bind(table_id)
-    .bind(now)
     .execute(pool)
     .await
     .map(|done| done.rows_affected()))

@@ -39,22 +39,28 @@ fn DeadForwards(delivery: TableDelivery) -> impl IntoView {
     refresh_on_success(requeue);
     let table_id = delivery.table_id;
     let count = delivery.dead_forwards;
-    let why = delivery.last_forward_error.map(|reason| format!(" (latest: {reason})")).unwrap_or_default();
+    let why = delivery.last_forward_error.map(|reason| format!(" Newest: {reason}.")).unwrap_or_default();
+    // Sent until the overview reloads without them: one click is enough.
+    let sent = move || requeue.pending().get() || matches!(requeue.value().get(), Some(Ok(_)));
     view! {
         <div class="notice warn" data-testid="dead-forwards">
             <p>
                 {format!(
-                    "{} enriched {} could not be forwarded{why}.",
+                    "{} enriched {} could not be forwarded.{why}",
                     format::int(count),
                     if count == 1 { "lead" } else { "leads" }
                 )}
-                {can(Role::Operator).then(|| view! {
-                    " "
-                    <button type="button" data-testid="requeue-forwards" disabled=move || requeue.pending().get()
-                        on:click=move |_| { requeue.dispatch(RequeueDeadForwards { table_id }); }>
-                        "Forward them again"
-                    </button>
-                })}
+                {match (can(Role::Operator), delivery.forward_url_masked.is_some()) {
+                    (false, _) => None,
+                    (true, true) => Some(view! {
+                        " "
+                        <button type="button" data-testid="requeue-forwards" disabled=sent
+                            on:click=move |_| { requeue.dispatch(RequeueDeadForwards { table_id }); }>
+                            "Forward them again"
+                        </button>
+                    }.into_any()),
+                    (true, false) => Some(view! { " Set a destination below to send them again." }.into_any()),
+                }}
             </p>
             {move || requeue.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
         </div>
