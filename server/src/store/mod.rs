@@ -25,11 +25,14 @@ pub mod workspaces;
 
 use crate::config::DatabaseUrl;
 use sqlx::{
-    PgPool, SqlitePool,
+    ConnectOptions, PgPool, SqlitePool,
     postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use std::{str::FromStr, time::Duration};
+
+/// When an SQLite statement is logged as slow.
+const SLOW_STATEMENT: Duration = Duration::from_secs(3);
 
 /// A connection pool to Kiln's database.
 #[derive(Clone, Debug)]
@@ -98,7 +101,11 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10))
                     // 64 MB of page cache (SQLite's default is 2 MB): an import's dedupe index
                     // is written at random places, and a small cache turns that into disk reads.
-                    .pragma("cache_size", "-65536");
+                    .pragma("cache_size", "-65536")
+                    // A statement's time includes waiting for the write lock, which an import
+                    // holds for up to a second at a time by design (`ingest::COMMIT_AFTER`):
+                    // sqlx's 1-s default would log every such wait as a slow statement.
+                    .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT);
                 let pool = sqlite_pool(8).connect_with(options).await.map_err(open)?;
                 Db::Sqlite(pool)
             }

@@ -372,7 +372,7 @@ pub(super) fn Outcome(answer: Answer) -> impl IntoView {
                 <div><dt>"Accepted"</dt><dd data-testid="count-accepted">{int(answer.accepted)}</dd></div>
                 <div><dt>"Rejected"</dt><dd data-testid="count-rejected">{int(answer.rejected)}</dd></div>
                 <div><dt>"Duplicates"</dt><dd data-testid="count-duplicates">{int(answer.duplicates)}</dd></div>
-                {(answer.held > 0).then(|| view! { <div><dt>"Held (no table)"</dt><dd>{int(answer.held)}</dd></div> })}
+                {(answer.held > 0).then(|| view! { <div><dt>"Held (no table)"</dt><dd data-testid="count-held">{int(answer.held)}</dd></div> })}
             </dl>
             {(!answer.rejected_by_reason.is_empty()).then(|| view! {
                 <ul class="reasons" data-testid="reasons">
