@@ -28,5 +28,5 @@ pub use columns::{Mapping, MappingError, Role, apply_mapping_override, detect_ro
 pub use header::normalize_headers;
 pub use preview::{Preview, preview};
 pub use records::{Parsed, Record, RecordReader};
-pub use rules::{Condition, Fallback, Route, Router, Rule, RuleError, validate};
+pub use rules::{Condition, Fallback, Route, Router, Rule, RuleError, credits_per_row, validate};
 pub use sniff::{Encoding, sniff_delimiter, sniff_encoding};

@@ -210,6 +210,25 @@ impl Router {
     }
 }
 
+/// The data credits a row is expected to use when a sample of the file is routed: each row its
+/// table's credits per lead, a held row none. `None` for an empty sample.
+pub fn credits_per_row(router: &Router, sample: &[Vec<String>], credits_per_lead: impl Fn(i64) -> f64) -> Option<f64> {
+    if sample.is_empty() {
+        return None;
+    }
+    let total: f64 = sample
+        .iter()
+        .map(|row| {
+            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+            match router.route(&cells).0 {
+                Route::Table(id) => credits_per_lead(id),
+                Route::Hold => 0.0,
+            }
+        })
+        .sum();
+    Some(total / sample.len() as f64)
+}
+
 /// Checks one rule; errors carry its 1-based position.
 fn compile_rule(index: usize, rule: &Rule) -> Result<Test, RuleError> {
     let invalid = |message: String| RuleError::Invalid { position: index + 1, message };
@@ -241,6 +260,18 @@ mod tests {
 
     fn router(rules: &[Rule]) -> Router {
         Router::new(rules, Fallback::Hold, &headers()).unwrap()
+    }
+
+    #[test]
+    fn a_sample_s_expected_credits_follow_its_routes() {
+        let row = |country: &str| vec!["a@x".to_owned(), country.to_owned(), String::new(), String::new()];
+        let router = router(&[rule("Country", Condition::OneOf(vec!["FR".into(), "DE".into()]), 7)]);
+        let credits = |table| if table == 7 { 4.0 } else { 100.0 };
+        let sample = [row("FR"), row("US"), row("de"), row("US")];
+        assert_eq!(credits_per_row(&router, &sample, credits), Some(2.0), "two of four at 4, two held");
+        let to_table = Router::new(&[], Fallback::Table(9), &headers()).unwrap();
+        assert_eq!(credits_per_row(&to_table, &sample, credits), Some(100.0));
+        assert_eq!(credits_per_row(&router, &[], credits), None);
     }
 
     /// Routes a row with `cell` in column `Country` (index 1) through a single rule.

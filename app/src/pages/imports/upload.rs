@@ -9,7 +9,7 @@ use crate::{
     domain::{Priority, WorkspaceOverview},
     error::AppError,
     format::{bytes, decimal, int},
-    ingest::{Mapping, Role, detect_roles},
+    ingest::{Mapping, Role, Router, credits_per_row, detect_roles},
     pages::workspaces::can,
 };
 use leptos::{prelude::*, task::spawn_local, wasm_bindgen::JsCast};
@@ -190,17 +190,19 @@ pub(super) fn UploadPanel(workspaces: Vec<WorkspaceOverview>) -> impl IntoView {
         })
     };
 
-    let credits_per_lead = move || -> Option<f64> {
+    // By rules, the file's first rows are routed as the server will route them: their tables'
+    // estimates, none for a held row.
+    let credits_per_lead = move |head: &Head| -> Option<f64> {
         let destination = destination.get()?;
-        workspaces.with_value(|ws| {
-            let tables = ws.iter().flat_map(|w| w.tables.iter().map(move |t| (w.workspace.id, t)));
-            match destination {
-                Destination::Table(id) => {
-                    tables.filter(|(_, t)| t.table.id == id).map(|(_, t)| t.table.credits_per_lead).next()
-                }
-                Destination::Rules(workspace) => {
-                    tables.filter(|(w, _)| *w == workspace).map(|(_, t)| t.table.credits_per_lead).reduce(f64::max)
-                }
+        workspaces.with_value(|ws| match destination {
+            Destination::Table(id) => {
+                ws.iter().flat_map(|w| w.tables.iter()).find(|t| t.table.id == id).map(|t| t.table.credits_per_lead)
+            }
+            Destination::Rules(workspace) => {
+                let w = ws.iter().find(|w| w.workspace.id == workspace)?;
+                let router = Router::new(&w.rules, w.fallback, &head.headers).ok()?;
+                let credits = |id| w.tables.iter().find(|t| t.table.id == id).map_or(0.0, |t| t.table.credits_per_lead);
+                credits_per_row(&router, &head.rows, credits)
             }
         })
     };
@@ -231,6 +233,7 @@ pub(super) fn UploadPanel(workspaces: Vec<WorkspaceOverview>) -> impl IntoView {
             })}
             {move || head.get().and_then(Result::ok).map(|h| {
                 let estimated = h.estimated_rows;
+                let sampled = h.rows.len();
                 view! {
                     <div class="fields upload-options">
                         <label class="field">
@@ -271,10 +274,13 @@ pub(super) fn UploadPanel(workspaces: Vec<WorkspaceOverview>) -> impl IntoView {
                     </div>
                     <p class="muted" data-testid="budget-estimate">
                         {move || {
-                            let credits = credits_per_lead().map(|c| c * estimated as f64);
+                            let credits = credits_per_lead(&h).map(|c| c * estimated as f64);
                             let mut text = format!("About {} rows", int(estimated));
                             if let Some(credits) = credits {
                                 text.push_str(&format!(", about {} data credits if all are accepted", int(credits.round() as u64)));
+                                if matches!(destination.get(), Some(Destination::Rules(_))) {
+                                    text.push_str(&format!(" (as the rules route the first {sampled} rows)"));
+                                }
                             }
                             match budget_remaining() {
                                 Some(left) => text.push_str(&format!("; {} left in this month's budget", int(left.round() as u64))),
