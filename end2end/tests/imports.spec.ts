@@ -104,13 +104,14 @@ test('drop a messy file: preview, mapping, upload with progress, counts and the 
   await screenshot(page, 'imports-preview');
 
   // By rules, the estimate follows the routes of the rows read: 3 to Priority at 5 credits, 3 to
-  // Prospects at 2, so 3.5 a row (of the 7 estimated from the file's size), against 2 a row.
+  // Prospects at 2, so 3.5 a row, against 2 a row to Prospects alone. The file was read whole:
+  // its rows are counted.
   await page.getByTestId('destination').selectOption({ label: 'Acme EU: by routing rules' });
   await expect(page.getByTestId('budget-estimate')).toContainText(
-    'About 7 rows, about 25 data credits if all are accepted (as the rules route the first 6 rows)',
+    'About 6 rows, about 21 data credits if all are accepted (as the rules route the first 6 rows)',
   );
   await page.getByTestId('destination').selectOption({ label: 'Acme EU / Prospects' });
-  await expect(page.getByTestId('budget-estimate')).toContainText('About 7 rows, about 14 data credits if all are accepted;');
+  await expect(page.getByTestId('budget-estimate')).toContainText('About 6 rows, about 12 data credits if all are accepted;');
   await page.getByTestId('upload').click();
   const outcome = page.getByTestId('outcome');
   await expect(outcome.getByTestId('count-rows')).toHaveText('6');

@@ -14,16 +14,24 @@ pub struct Preview {
     pub rows_in_head: u64,
     /// Bytes of the head those rows took, to estimate the whole file's row count.
     pub bytes_in_head: u64,
+    /// Bytes of the header line(s), which hold no row.
+    pub header_bytes: u64,
+    /// The head is the whole file: its rows are counted, not estimated.
+    pub complete: bool,
 }
 
 impl Preview {
-    /// Rows in a file of `file_bytes`, estimated from the head's bytes per row.
+    /// Rows in a file of `file_bytes`: counted when the head is the whole file, else estimated
+    /// from the head's bytes per row.
     pub fn estimated_rows(&self, file_bytes: u64) -> u64 {
+        if self.complete {
+            return self.rows_in_head;
+        }
         if self.rows_in_head == 0 || self.bytes_in_head == 0 {
             return 0;
         }
         let per_row = self.bytes_in_head as f64 / self.rows_in_head as f64;
-        (file_bytes as f64 / per_row).round() as u64
+        (file_bytes.saturating_sub(self.header_bytes) as f64 / per_row).round() as u64
     }
 
     pub fn delimiter_name(&self) -> &'static str {
@@ -79,7 +87,15 @@ pub fn preview(head: &str, complete: bool, max_rows: usize) -> Option<Preview> {
         reader.finish(&mut |parsed| take(parsed, consumed));
     }
     let headers = headers?;
-    Some(Preview { delimiter, headers, rows, rows_in_head, bytes_in_head: last_row_end.saturating_sub(header_bytes) })
+    Some(Preview {
+        delimiter,
+        headers,
+        rows,
+        rows_in_head,
+        bytes_in_head: last_row_end.saturating_sub(header_bytes),
+        header_bytes,
+        complete,
+    })
 }
 
 #[cfg(test)]
@@ -94,15 +110,16 @@ mod tests {
         assert_eq!(preview.headers, ["Email", "Company"]);
         assert_eq!(preview.rows, [vec!["a@example.com", "Acme; Inc"], vec!["b@example.com", "Beta"]]);
         assert_eq!(preview.rows_in_head, 2);
-        // 2 rows in 47 bytes: a 2,000-byte file holds about 85.
+        // 2 rows in 47 bytes after a 15-byte header: a 2,000-byte file holds about 84.
         assert_eq!(preview.bytes_in_head, 47);
-        assert_eq!(preview.estimated_rows(2_000), 85);
+        assert_eq!(preview.estimated_rows(2_000), 84);
     }
 
     #[test]
     fn a_complete_small_file_keeps_its_last_row_and_an_empty_one_has_no_preview() {
         let preview = preview("email\na@example.com", true, 10).unwrap();
         assert_eq!(preview.rows.len(), 1);
+        assert_eq!(preview.estimated_rows(19), 1, "counted, not estimated");
         assert!(super::preview("", true, 10).is_none());
     }
 }
