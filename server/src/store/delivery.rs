@@ -779,9 +779,18 @@ pub async fn requeue_dead(db: &Db, import_id: i64, lead_id: Option<i64>) -> Resu
     .map(|done| done.rows_affected()))
 }
 
+#[derive(sqlx::FromRow)]
+struct DeadRow {
+    id: i64,
+    line: i64,
+    attempts: i64,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+}
+
 /// The import's dead leads, oldest first: one seek in `leads_import` (import, state).
 pub async fn dead_leads(db: &Db, import_id: i64, limit: i64) -> Result<Vec<app::domain::DeadLead>, sqlx::Error> {
-    let rows: Vec<(i64, i64, i64, Option<i64>, Option<String>)> = on_db!(db, pool => sqlx::query_as(
+    let rows: Vec<DeadRow> = on_db!(db, pool => sqlx::query_as(
         "SELECT id, line, attempts, last_status, last_error FROM leads
          WHERE import_id = $1 AND state = 'dead' ORDER BY id LIMIT $2",
     )
@@ -791,12 +800,12 @@ pub async fn dead_leads(db: &Db, import_id: i64, limit: i64) -> Result<Vec<app::
     .await)?;
     Ok(rows
         .into_iter()
-        .map(|(id, line, attempts, last_status, last_error)| app::domain::DeadLead {
-            id,
-            line: u64::try_from(line).unwrap_or(0),
-            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            last_status: last_status.and_then(|status| u16::try_from(status).ok()),
-            last_error,
+        .map(|row| app::domain::DeadLead {
+            id: row.id,
+            line: u64::try_from(row.line).unwrap_or(0),
+            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+            last_status: row.last_status.and_then(|status| u16::try_from(status).ok()),
+            last_error: row.last_error,
         })
         .collect())
 }
