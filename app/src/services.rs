@@ -102,6 +102,8 @@ pub trait Imports: Send + Sync {
     async fn dead_leads(&self, id: i64, limit: i64) -> Result<Vec<DeadLead>, AppError>;
     /// One dead lead of the import back to the queue, with a fresh set of attempts.
     async fn requeue_lead(&self, actor: &CurrentUser, id: i64, lead_id: i64) -> Result<ImportSummary, AppError>;
+    /// The import's held leads on their way: unrouted ones to `table_id`.
+    async fn queue_held(&self, actor: &CurrentUser, id: i64, table_id: Option<i64>) -> Result<ImportSummary, AppError>;
 }
 
 /// The live numbers of the dashboard.

@@ -347,3 +347,48 @@ test('a table shows the enriched leads its destination refused, and forwards the
   await expect(table.getByTestId('dead-forwards')).toHaveCount(0);
   await expect.poll(async () => (await stats())['crm-fixed']?.accepted ?? 0, { timeout: 20_000 }).toBe(5);
 });
+
+test('leads held by routing wait in Kiln until an operator sends them to a table', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await sandboxWorkspace(page, {
+    workspace: 'Holding',
+    budget: '1000',
+    table: 'Later',
+    credits: '1',
+    query: () => 'later?workspace=holding',
+  });
+  // A rule no row matches, and the rest held.
+  const card = page.locator('[data-workspace="Holding"]');
+  await card.getByRole('button', { name: 'Add a rule' }).click();
+  await card.getByLabel('Rule 1 column').fill('company');
+  await card.getByLabel('Rule 1 condition').selectOption('equals');
+  await card.getByLabel('Rule 1 value').fill('nobody at all');
+  await card.getByLabel('Rule 1 table').selectOption({ label: 'Later' });
+  await card.getByTestId('routing-fallback').selectOption({ label: 'hold them (sent only when you choose a table)' });
+  await card.getByRole('button', { name: 'Save routing' }).click();
+  await expect(card.getByText('Routing saved.')).toBeVisible();
+
+  await upload(page, 'holding', 5, 'Holding: by routing rules');
+  const row = page.getByTestId('imports').locator('tbody tr').filter({ hasText: 'holding.csv' });
+  await expect(row.getByTestId('delivered')).toHaveText('nothing on its way: every lead is held');
+  await expect(row.getByTestId('delivery-parts')).toHaveText('5 held');
+  // Nothing to pause; held leads can still be stopped for good.
+  await expect(row.getByRole('button', { name: 'Pause' })).toHaveCount(0);
+  await expect(row.getByRole('button', { name: 'Stop delivery' })).toHaveCount(1);
+
+  await row.getByTestId('show-held-leads').click();
+  const held = page.getByTestId('held-leads');
+  await held.getByRole('button', { name: 'Send them' }).click();
+  await expect(held.getByRole('alert')).toContainText('5 held leads matched no routing rule: choose the table');
+  await held.getByTestId('held-table').selectOption({ label: 'Later' });
+  await held.scrollIntoViewIfNeeded();
+  await screenshot(page, 'held-leads');
+  await held.getByRole('button', { name: 'Send them' }).click();
+  await expect(held.getByTestId('held-sent')).toBeVisible();
+  await expect(row.getByTestId('delivered')).toHaveText('5 of 5 delivered', { timeout: 20_000 });
+  await expect(row).not.toContainText('held');
+  // Done: no controls left.
+  await expect(row.getByRole('button', { name: 'Pause' })).toHaveCount(0);
+  await expect(row.getByRole('button', { name: 'Stop delivery' })).toHaveCount(0);
+});

@@ -66,7 +66,7 @@ test('a CRM export of over 200 MB dropped on the page is previewed, uploaded wit
     await card.getByLabel('Rule 1 condition').selectOption('one_of');
     await card.getByLabel('Rule 1 value').fill('FR, DE');
     await card.getByLabel('Rule 1 table').selectOption({ label: 'Europe' });
-    await card.getByTestId('routing-fallback').selectOption({ label: 'hold them (they wait until routed)' });
+    await card.getByTestId('routing-fallback').selectOption({ label: 'hold them (sent only when you choose a table)' });
     await card.getByRole('button', { name: 'Save routing' }).click();
     await expect(card.getByText('Routing saved.')).toBeVisible();
 
@@ -89,6 +89,10 @@ test('a CRM export of over 200 MB dropped on the page is previewed, uploaded wit
     await expect(outcome.getByTestId('count-duplicates')).toHaveText(int(expected.duplicates));
     await expect(outcome.getByTestId('count-held')).toHaveText(int(expected.accepted));
     await expect(outcome.getByTestId('reasons')).toHaveText(new RegExp(`invalid email: ${int(expected.rejected)}`));
+    // In the list, the import has nothing on its way to Clay.
+    const row = page.getByTestId('imports').locator('tbody tr').first();
+    await expect(row.getByTestId('delivered')).toHaveText('nothing on its way: every lead is held');
+    await expect(row.getByTestId('delivery-parts')).toHaveText(`${int(expected.accepted)} held`);
     await screenshot(page, 'imports-large-file');
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-rejects').click()]);

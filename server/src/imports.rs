@@ -115,6 +115,50 @@ pub async fn requeue_dead(db: &Db, actor: &str, id: i64, lead_id: Option<i64>) -
     Ok(requeued)
 }
 
+/// Sends an import's held leads on their way: those that matched no routing rule to `table_id`
+/// (a table of the import's workspace), those held beyond the budget to their own table. The
+/// budget still holds: delivery stops at its cap.
+pub async fn queue_held(db: &Db, actor: &str, id: i64, table_id: Option<i64>) -> Result<ImportSummary> {
+    let import = store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
+    let lead_state = match import.state {
+        ImportState::Queued => "queued",
+        ImportState::Paused => "paused",
+        other => {
+            return Err(Error::Conflict(format!(
+                "the import is {}; only a queued or paused import's held leads can be sent",
+                other.as_str().replace('_', " ")
+            )));
+        }
+    };
+    let table = match table_id {
+        Some(table_id) => {
+            let table = store::tables::find(db, table_id)
+                .await?
+                .filter(|table| table.workspace_id == import.workspace_id)
+                .ok_or_else(|| Error::invalid("table_id", "table_id must be a table of the import's workspace"))?;
+            Some(table)
+        }
+        None => {
+            let without = store::imports::held_without_table(db, id).await?;
+            if without > 0 {
+                return Err(Error::invalid(
+                    "table_id",
+                    format!("{without} held leads matched no routing rule: choose the table to send them to"),
+                ));
+            }
+            None
+        }
+    };
+    let queued = store::imports::queue_held(db, id, table.as_ref().map(|t| t.id), lead_state).await?;
+    let detail = match &table {
+        Some(table) => format!("{queued} held leads {lead_state}, unrouted ones to table {}", table.id),
+        None => format!("{queued} held leads {lead_state}"),
+    };
+    audit::record(db, actor, "import.queue_held", &format!("import {id}"), Some(&detail), store::now_millis()).await?;
+    store::changes::announce(db).await?;
+    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
+}
+
 /// Changes the delivery priority of an import's leads not yet sent.
 pub async fn set_priority(db: &Db, actor: &str, id: i64, priority: app::domain::Priority) -> Result<ImportSummary> {
     store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
@@ -189,6 +233,15 @@ impl app::services::Imports for ImportsService {
         lead_id: i64,
     ) -> Result<ImportSummary, app::error::AppError> {
         Ok(requeue_and_find(&self.db, &actor.email, id, Some(lead_id)).await?)
+    }
+
+    async fn queue_held(
+        &self,
+        actor: &app::domain::CurrentUser,
+        id: i64,
+        table_id: Option<i64>,
+    ) -> Result<ImportSummary, app::error::AppError> {
+        Ok(queue_held(&self.db, &actor.email, id, table_id).await?)
     }
 }
 

@@ -1222,6 +1222,60 @@ async fn the_imports_in_delivery_are_those_with_leads_to_send_or_dead_however_ol
 }
 
 #[tokio::test]
+async fn held_leads_go_on_their_way_to_the_table_an_operator_chooses() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (workspace, table) = workspace(&api, None, 2.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    // A rule that takes nothing, and unrouted rows held: every row is held.
+    let rules = json!({
+        "rules": [{ "column": "email", "condition": { "op": "equals", "value": "nobody" }, "table_id": table }],
+        "fallback": { "kind": "hold" },
+    });
+    assert_status(&api.put(&format!("/api/v1/workspaces/{workspace}/routing"), rules).await, StatusCode::OK);
+    let (status, import) =
+        api.import(&format!("routing=rules&workspace_id={workspace}"), "text/csv", leads(3, "h")).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    let id = import["id"].as_i64().unwrap();
+    assert_eq!((import["held"].as_u64(), import["estimated_credits"].as_f64()), (Some(3), Some(0.0)), "{import}");
+
+    let queue_held = |query: String| {
+        let url = api.app.url(&format!("/api/v1/imports/{id}/queue-held{query}"));
+        api.client.post(url).bearer_auth(&api.token).send()
+    };
+    let refused = queue_held(String::new()).await.unwrap();
+    assert_status(&refused, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = refused.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_owned();
+    assert!(message.contains("3 held leads matched no routing rule"), "{message}");
+    let other = api.post("/api/v1/workspaces", json!({ "name": "Elsewhere" })).await;
+    let elsewhere = api
+        .post("/api/v1/tables", json!({ "workspace_id": other["id"], "name": "Theirs", "credits_per_lead": 1 }))
+        .await["id"]
+        .clone();
+    assert_status(&queue_held(format!("?table_id={elsewhere}")).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let sent = queue_held(format!("?table_id={table}")).await.unwrap();
+    assert_status(&sent, StatusCode::OK);
+    let sent: Value = sent.json().await.unwrap();
+    assert_eq!((sent["held"].as_u64(), sent["estimated_credits"].as_f64()), (Some(0), Some(6.0)), "{sent}");
+    assert_eq!((n(&sent["delivery"], "queued"), n(&sent["delivery"], "held")), (3, 0), "{sent}");
+    let clock = ManualClock::at(store::now_millis());
+    drain(&mut worker(&api.app.db, &clock, 8, 8), &clock, 2).await;
+    assert_eq!(received(&clay).await.len(), 3, "all three delivered");
+    assert_eq!(api.get("/api/v1/audit").await[0]["action"], "import.queue_held");
+
+    // A stopped import's held leads stay where they are.
+    let (_, again) = api.import(&format!("routing=rules&workspace_id={workspace}"), "text/csv", leads(2, "s")).await;
+    let again = again["id"].as_i64().unwrap();
+    let cancel = api.client.post(api.app.url(&format!("/api/v1/imports/{again}/cancel"))).bearer_auth(&api.token);
+    assert_status(&cancel.send().await.unwrap(), StatusCode::OK);
+    let url = api.app.url(&format!("/api/v1/imports/{again}/queue-held?table_id={table}"));
+    let response = api.client.post(url).bearer_auth(&api.token).send().await.unwrap();
+    assert_status(&response, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
 async fn a_lead_called_back_while_its_lease_ran_out_is_delivered_not_queued_again() {
     let api = Api::new().await;
     let (_, table) = workspace(&api, None, 1.0).await;

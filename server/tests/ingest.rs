@@ -283,6 +283,13 @@ async fn imports_over_the_budget_wait_for_an_operator_when_asked() {
         (decided["state"].as_str(), decided["held"].as_u64(), decided["estimated_credits"].as_f64()),
         (Some("queued"), Some(2), Some(4.0))
     );
+    // Later (a budget raised, a new month), the leads held beyond it go to their own table.
+    let url = api.app.url(&format!("/api/v1/imports/{id}/queue-held"));
+    let response = api.client.post(url).bearer_auth(&api.token).send().await.unwrap();
+    assert_status(&response, StatusCode::OK);
+    let sent: Value = response.json().await.unwrap();
+    assert_eq!((sent["held"].as_u64(), sent["estimated_credits"].as_f64()), (Some(0), Some(8.0)), "{sent}");
+    assert_eq!(sent["delivery"]["queued"], 4, "{sent}");
 
     // The API's default queues everything: delivery stops at the budget anyway.
     let (_, import) = api.import(&format!("table_id={table}"), "text/csv", "email\ne@example.com\n").await;
@@ -395,6 +402,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/imports/{id}/cancel"),
         ("POST", "/imports/{id}/requeue-dead"),
         ("POST", "/imports/{id}/priority"),
+        ("POST", "/imports/{id}/queue-held"),
         ("GET", "/workspaces/{id}/budget"),
         ("GET", "/tables/{id}/callback"),
         ("POST", "/tables/{id}/callback/rotate"),

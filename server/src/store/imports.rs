@@ -255,6 +255,52 @@ pub async fn committed_credits(db: &Db, workspace_id: i64, month_start: i64) -> 
     Ok(sum.unwrap_or(0.0))
 }
 
+/// Held leads of an import (matched no routing rule, or beyond the budget) that have no table.
+pub async fn held_without_table(db: &Db, id: i64) -> Result<u64, sqlx::Error> {
+    let (n,): (i64,) = on_db!(db, pool => sqlx::query_as(
+        "SELECT COUNT(*) FROM leads WHERE import_id = $1 AND state = 'held' AND table_id IS NULL",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await)?;
+    Ok(count(n))
+}
+
+/// Sends the import's held leads on their way (`lead_state`: `queued`, or `paused` for a paused
+/// import): those without a table go to `table_id`; the import's held count and estimate follow,
+/// in the same transaction. Returns how many went.
+pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>, lead_state: &str) -> Result<u64, sqlx::Error> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (credits,): (Option<f64>,) = sqlx::query_as(
+            "SELECT SUM(t.credits_per_lead) FROM leads l JOIN clay_tables t ON t.id = COALESCE(l.table_id, $2)
+             WHERE l.import_id = $1 AND l.state = 'held'",
+        )
+        .bind(id)
+        .bind(table_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let queued = sqlx::query(
+            "UPDATE leads SET table_id = COALESCE(table_id, $2), state = $3
+             WHERE import_id = $1 AND state = 'held' AND (table_id IS NOT NULL OR $2 IS NOT NULL)",
+        )
+        .bind(id)
+        .bind(table_id)
+        .bind(lead_state)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query("UPDATE imports SET held = held - $2, estimated_credits = estimated_credits + $3 WHERE id = $1")
+            .bind(id)
+            .bind(queued as i64)
+            .bind(credits.unwrap_or(0.0))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(queued)
+    })
+}
+
 /// Holds the import's queued leads beyond the first ones whose estimated credits fit in
 /// `credits` (the operator chose to queue only what fits the budget), in delivery order, and
 /// re-estimates the import. Returns how many were held.

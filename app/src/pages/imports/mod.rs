@@ -85,6 +85,16 @@ pub async fn requeue_dead_lead(id: i64, lead_id: i64) -> Result<ImportSummary, A
     respond(services.imports.requeue_lead(&actor, id, lead_id).await)
 }
 
+#[server(input = Json)]
+pub async fn queue_held_leads(id: i64, table_id: Option<i64>) -> Result<ImportSummary, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, actor) = authorize(Role::Operator)?;
+    respond(services.imports.queue_held(&actor, id, table_id).await)
+}
+
 /// Bumped when an import arrives or changes, so the list reloads.
 #[derive(Clone, Copy)]
 pub(crate) struct ImportsChanged(pub RwSignal<u32>);

@@ -2,14 +2,14 @@
 //! delivery, the dead leads of one of them, and the decision an import over budget waits for.
 
 use super::{
-    ControlImport, DecideImport, ImportsChanged, RequeueDeadLead, SetImportPriority, dead_leads, imports_in_delivery,
-    recent_imports,
+    ControlImport, DecideImport, ImportsChanged, QueueHeldLeads, RequeueDeadLead, SetImportPriority, dead_leads,
+    imports_in_delivery, recent_imports,
 };
 use crate::{
     components::notice::ErrorNotice,
     domain::{DeliveryCounts, ImportState, ImportSummary, Priority, Role, format_utc_minutes},
     format::int,
-    pages::workspaces::can,
+    pages::workspaces::{can, workspaces_overview},
 };
 use leptos::{prelude::*, server_fn::ServerFn};
 
@@ -17,12 +17,18 @@ use leptos::{prelude::*, server_fn::ServerFn};
 #[derive(Clone, Copy)]
 struct DeadLeadsOf(RwSignal<Option<i64>>);
 
+/// The import (and its workspace) whose held leads an operator is sending on, if one.
+#[derive(Clone, Copy)]
+struct HeldLeadsOf(RwSignal<Option<(i64, i64)>>);
+
 /// The last 50 imports, or with `in_delivery` every import still on its way to Clay.
 #[component]
 pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoView {
     let changed = use_context::<ImportsChanged>();
     let dead_leads_of = DeadLeadsOf(RwSignal::new(None));
     provide_context(dead_leads_of);
+    let held_leads_of = HeldLeadsOf(RwSignal::new(None));
+    provide_context(held_leads_of);
     let imports = Resource::new(
         move || changed.map(|c| c.0.get()),
         move |_| async move { if in_delivery { imports_in_delivery().await } else { recent_imports().await } },
@@ -69,6 +75,7 @@ pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoVie
             </Transition>
         </div>
         {move || dead_leads_of.0.get().map(|id| view! { <DeadLeads id /> })}
+        {move || held_leads_of.0.get().map(|(id, workspace)| view! { <HeldLeads id workspace /> })}
     }
 }
 
@@ -96,7 +103,7 @@ fn ImportRow(import: ImportSummary) -> impl IntoView {
                 }}
             </td>
             <td>{int(counts.duplicates)}</td>
-            <td><Delivery id state delivery=import.delivery accepted=counts.accepted /></td>
+            <td><Delivery id workspace=import.workspace_id state delivery=import.delivery accepted=counts.accepted /></td>
             <td><PriorityChoice id state priority=import.priority /></td>
             <td>{format_utc_minutes(import.created_at)}</td>
         </tr>
@@ -128,10 +135,17 @@ pub(super) fn Decision(id: i64, estimated: f64) -> impl IntoView {
 
 /// Where the import's leads stand on their way to Clay, with the batch controls.
 #[component]
-fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64) -> impl IntoView {
+fn Delivery(id: i64, workspace: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64) -> impl IntoView {
     let control = ServerAction::<ControlImport>::new();
     reload_after(control);
-    let percent = if accepted == 0 { 0.0 } else { delivery.delivered as f64 * 100.0 / accepted as f64 };
+    // Held leads matched no routing rule: accepted, but not on their way to Clay.
+    let to_send = accepted.saturating_sub(delivery.held);
+    let percent = if to_send == 0 { 0.0 } else { delivery.delivered as f64 * 100.0 / to_send as f64 };
+    let progress = if to_send == 0 && delivery.held > 0 {
+        "nothing on its way: every lead is held".to_owned()
+    } else {
+        format!("{} of {} delivered", int(delivery.delivered), int(to_send))
+    };
     let parts: Vec<String> = [
         ("in flight", delivery.in_flight),
         ("queued", delivery.queued),
@@ -139,6 +153,8 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
         ("waiting", delivery.waiting),
         ("paused", delivery.paused),
         ("dead", delivery.dead),
+        ("stopped", delivery.cancelled),
+        ("held", delivery.held),
         ("called back", delivery.called_back),
         ("no callback", delivery.no_callback),
     ]
@@ -153,10 +169,13 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
         }
     };
     let operator = can(Role::Operator);
+    // A finished import stays `queued`: its controls go once nothing is left to pause or stop.
+    let sending = delivery.queued + delivery.in_flight + delivery.retrying + delivery.waiting;
+    let left = sending + delivery.paused + delivery.held;
     view! {
         <div class="delivery" data-testid="delivery">
             <progress max="100" value=format!("{percent:.1}")></progress>
-            <div class="small" data-testid="delivered">{format!("{} of {} delivered", int(delivery.delivered), int(accepted))}</div>
+            <div class="small" data-testid="delivered">{progress}</div>
             <div class="muted small" data-testid="delivery-parts">{parts.join(" · ")}</div>
             {(delivery.delivered + delivery.dead > 0).then(|| view! {
                 <a class="small" href=format!("/imports/{id}/leads.csv") rel="external" download="" data-testid="download-leads">
@@ -165,11 +184,20 @@ fn Delivery(id: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64
             })}
             {operator.then(|| view! {
                 <div class="controls">
-                    {(state == ImportState::Queued).then(|| button("Pause", "pause"))}
+                    {(state == ImportState::Queued && sending > 0).then(|| button("Pause", "pause"))}
                     {(state == ImportState::Paused).then(|| button("Resume", "resume"))}
-                    {matches!(state, ImportState::Queued | ImportState::Paused).then(|| button("Stop delivery", "cancel"))}
+                    {(matches!(state, ImportState::Queued | ImportState::Paused) && left > 0).then(|| button("Stop delivery", "cancel"))}
                     {(delivery.dead > 0).then(|| button("Requeue dead", "requeue_dead"))}
                 </div>
+            })}
+            {(operator && delivery.held > 0 && matches!(state, ImportState::Queued | ImportState::Paused)).then(|| {
+                let held_leads_of = use_context::<HeldLeadsOf>();
+                view! {
+                    <button type="button" class="small link" data-testid="show-held-leads"
+                        on:click=move |_| { if let Some(of) = held_leads_of { of.0.set(Some((id, workspace))); } }>
+                        {format!("Send the {} held…", int(delivery.held))}
+                    </button>
+                }
             })}
             {(delivery.dead > 0).then(|| {
                 let dead_leads_of = use_context::<DeadLeadsOf>();
@@ -291,6 +319,71 @@ fn DeadLeads(id: i64) -> impl IntoView {
             </Transition>
             {move || requeue.value().get().map(|result| match result {
                 Ok(_) => view! { <p class="notice ok" data-testid="requeued">"Requeued: it goes out again with the next sends."</p> }.into_any(),
+                Err(error) => view! { <ErrorNotice error /> }.into_any(),
+            })}
+        </div>
+    }
+}
+
+/// Sends an import's held leads on their way: the unrouted ones to a table the operator picks
+/// among the workspace's, those held beyond the budget to their own.
+#[component]
+fn HeldLeads(id: i64, workspace: i64) -> impl IntoView {
+    let send = ServerAction::<QueueHeldLeads>::new();
+    reload_after(send);
+    let tables = Resource::new(
+        || (),
+        move |_| async move {
+            let all = workspaces_overview().await?;
+            Ok::<_, crate::error::AppError>(
+                all.into_iter()
+                    .find(|w| w.workspace.id == workspace)
+                    .map(|w| w.tables.into_iter().map(|t| (t.table.id, t.table.name)).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            )
+        },
+    );
+    let table = RwSignal::new(None::<i64>);
+    let held_leads_of = use_context::<HeldLeadsOf>();
+    let close = move |_| {
+        if let Some(of) = held_leads_of {
+            of.0.set(None);
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send.dispatch(QueueHeldLeads { id, table_id: table.get_untracked() });
+    };
+    view! {
+        <div class="card" data-testid="held-leads">
+            <div class="card-head">
+                <h2>{format!("Held leads of import {id}")}</h2>
+                <button type="button" class="small" on:click=close>"Close"</button>
+            </div>
+            <p class="muted small">
+                "Leads that matched no routing rule wait for a table; leads held beyond the budget keep theirs. "
+                "Once sent, delivery still stops at the month's budget."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match tables.await {
+                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                        Ok(tables) => view! {
+                            <form class="inline-form" on:submit=on_submit>
+                                <label>"Table for the unrouted ones"
+                                    <select data-testid="held-table" on:change=move |ev| table.set(event_target_value(&ev).parse().ok())>
+                                        <option value="">"— none: only those held beyond the budget —"</option>
+                                        {tables.into_iter().map(|(table_id, name)| view! { <option value=table_id.to_string()>{name}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                                <button type="submit" class="primary" disabled=move || send.pending().get()>"Send them"</button>
+                            </form>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || send.value().get().map(|result| match result {
+                Ok(_) => view! { <p class="notice ok" data-testid="held-sent">"Sent: they go out with the next sends."</p> }.into_any(),
                 Err(error) => view! { <ErrorNotice error /> }.into_any(),
             })}
         </div>

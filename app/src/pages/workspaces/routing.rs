@@ -135,7 +135,7 @@ pub(super) fn Routing(
                 let v = event_target_value(&ev);
                 fallback.set(v.parse().map_or(Fallback::Hold, Fallback::Table));
             }>
-                <option value="hold" selected=move || fallback.get() == Fallback::Hold>"hold them (they wait until routed)"</option>
+                <option value="hold" selected=move || fallback.get() == Fallback::Hold>"hold them (sent only when you choose a table)"</option>
                 {move || tables.with_value(|t| t.iter().map(|(id, name)| {
                     let id = *id;
                     view! { <option value=id.to_string() selected=move || fallback.get() == Fallback::Table(id)>{format!("go to {name}")}</option> }

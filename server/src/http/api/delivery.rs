@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/imports/{id}/cancel", post(cancel))
         .route("/imports/{id}/requeue-dead", post(requeue_dead))
         .route("/imports/{id}/priority", post(priority))
+        .route("/imports/{id}/queue-held", post(queue_held))
         .route("/workspaces/{id}/budget", get(budget))
         .route("/tables/{id}/callback", get(callback_settings))
         .route("/tables/{id}/callback/rotate", post(rotate_callback))
@@ -81,6 +82,23 @@ async fn requeue_dead(
     principal.require(Role::Operator)?;
     let requeued = import_rules::requeue_dead(&state.db, &principal.actor(), id, params.lead_id).await?;
     Ok(Json(json!({ "requeued": requeued })))
+}
+
+#[derive(Deserialize)]
+struct QueueHeldParams {
+    /// Where the held leads that matched no routing rule go.
+    table_id: Option<i64>,
+}
+
+/// POST /api/v1/imports/{id}/queue-held[?table_id=]
+async fn queue_held(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    Query(params): Query<QueueHeldParams>,
+) -> Result<Json<ImportView>> {
+    principal.require(Role::Operator)?;
+    Ok(Json(import_rules::queue_held(&state.db, &principal.actor(), id, params.table_id).await?.into()))
 }
 
 #[derive(Deserialize)]
