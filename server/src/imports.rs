@@ -3,7 +3,7 @@
 use crate::{
     budget,
     error::{Error, Result},
-    store::{self, Db, audit},
+    store::{self, Db, audit, imports::Moved},
 };
 use app::domain::{ImportState, ImportSummary};
 
@@ -104,8 +104,11 @@ fn past(control: Control) -> &'static str {
 
 /// Gives the import's dead leads (or one of them) a fresh set of attempts.
 pub async fn requeue_dead(db: &Db, actor: &str, id: i64, lead_id: Option<i64>) -> Result<u64> {
-    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
-    let requeued = store::delivery::requeue_dead(db, id, lead_id).await?;
+    let import = store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
+    let requeued = match store::imports::requeue_dead(db, id, lead_id).await? {
+        Moved::Leads(n) => n,
+        Moved::NotSendable | Moved::NeedsTable(_) => return Err(not_sendable(import.state)),
+    };
     if lead_id.is_some() && requeued == 0 {
         return Err(Error::NotFound("dead lead"));
     }
@@ -120,43 +123,37 @@ pub async fn requeue_dead(db: &Db, actor: &str, id: i64, lead_id: Option<i64>) -
 /// budget still holds: delivery stops at its cap.
 pub async fn queue_held(db: &Db, actor: &str, id: i64, table_id: Option<i64>) -> Result<ImportSummary> {
     let import = store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
-    let lead_state = match import.state {
-        ImportState::Queued => "queued",
-        ImportState::Paused => "paused",
-        other => {
-            return Err(Error::Conflict(format!(
-                "the import is {}; only a queued or paused import's held leads can be sent",
-                other.as_str().replace('_', " ")
-            )));
+    if let Some(table_id) = table_id {
+        store::tables::find(db, table_id)
+            .await?
+            .filter(|table| table.workspace_id == import.workspace_id)
+            .ok_or_else(|| Error::invalid("table_id", "table_id must be a table of the import's workspace"))?;
+    }
+    let queued = match store::imports::queue_held(db, id, table_id).await? {
+        Moved::Leads(n) => n,
+        Moved::NotSendable => return Err(not_sendable(import.state)),
+        Moved::NeedsTable(without) => {
+            return Err(Error::invalid(
+                "table_id",
+                format!("{without} held leads matched no routing rule: choose the table to send them to"),
+            ));
         }
     };
-    let table = match table_id {
-        Some(table_id) => {
-            let table = store::tables::find(db, table_id)
-                .await?
-                .filter(|table| table.workspace_id == import.workspace_id)
-                .ok_or_else(|| Error::invalid("table_id", "table_id must be a table of the import's workspace"))?;
-            Some(table)
-        }
-        None => {
-            let without = store::imports::held_without_table(db, id).await?;
-            if without > 0 {
-                return Err(Error::invalid(
-                    "table_id",
-                    format!("{without} held leads matched no routing rule: choose the table to send them to"),
-                ));
-            }
-            None
-        }
-    };
-    let queued = store::imports::queue_held(db, id, table.as_ref().map(|t| t.id), lead_state).await?;
-    let detail = match &table {
-        Some(table) => format!("{queued} held leads {lead_state}, unrouted ones to table {}", table.id),
-        None => format!("{queued} held leads {lead_state}"),
+    let detail = match table_id {
+        Some(table_id) => format!("{queued} held leads sent; those without a table to table {table_id}"),
+        None => format!("{queued} held leads sent to their tables"),
     };
     audit::record(db, actor, "import.queue_held", &format!("import {id}"), Some(&detail), store::now_millis()).await?;
     store::changes::announce(db).await?;
     store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))
+}
+
+/// Leads move on only while their import is queued or paused.
+fn not_sendable(state: ImportState) -> Error {
+    Error::Conflict(format!(
+        "the import is {}; only a queued or paused import's leads can be sent",
+        state.as_str().replace('_', " ")
+    ))
 }
 
 /// Changes the delivery priority of an import's leads not yet sent.

@@ -224,10 +224,28 @@ async fn server_errors_back_off_then_die_and_dead_leads_can_be_requeued() {
 
     clay.reset().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    // Requeued while the import is paused, they wait with it.
+    api.post_ok(&format!("/api/v1/imports/{import}/pause"), json!({})).await;
     let requeued = api.post_ok(&format!("/api/v1/imports/{import}/requeue-dead"), json!({})).await;
     assert_eq!(requeued["requeued"], 2);
     drain(&mut worker, &clock, 2).await;
+    assert_eq!(received(&clay).await.len(), 0, "nothing goes out of a paused import");
+    assert_eq!(n(&delivery(&api, import).await, "paused"), 2);
+    api.post_ok(&format!("/api/v1/imports/{import}/resume"), json!({})).await;
+    drain(&mut worker, &clock, 2).await;
     assert_eq!(n(&delivery(&api, import).await, "delivered"), 2);
+
+    // A stopped import's dead leads stay dead: it is never sent again.
+    let stopped = api.csv(table, leads(1, "x")).await["id"].as_i64().unwrap();
+    sqlx::query("UPDATE leads SET state = 'dead' WHERE import_id = $1")
+        .bind(stopped)
+        .execute(&api.app.database.any().await)
+        .await
+        .unwrap();
+    api.post_ok(&format!("/api/v1/imports/{stopped}/cancel"), json!({})).await;
+    let url = api.app.url(&format!("/api/v1/imports/{stopped}/requeue-dead"));
+    assert_status(&api.client.post(url).bearer_auth(&api.token).send().await.unwrap(), StatusCode::CONFLICT);
+    assert_eq!(n(&delivery(&api, stopped).await, "dead"), 1);
 }
 
 #[tokio::test]
@@ -1255,15 +1273,21 @@ async fn held_leads_go_on_their_way_to_the_table_an_operator_chooses() {
         .clone();
     assert_status(&queue_held(format!("?table_id={elsewhere}")).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Sent while the import is paused: they wait with it, then go when it resumes.
+    api.post_ok(&format!("/api/v1/imports/{id}/pause"), json!({})).await;
     let sent = queue_held(format!("?table_id={table}")).await.unwrap();
     assert_status(&sent, StatusCode::OK);
     let sent: Value = sent.json().await.unwrap();
     assert_eq!((sent["held"].as_u64(), sent["estimated_credits"].as_f64()), (Some(0), Some(6.0)), "{sent}");
-    assert_eq!((n(&sent["delivery"], "queued"), n(&sent["delivery"], "held")), (3, 0), "{sent}");
+    assert_eq!((n(&sent["delivery"], "paused"), n(&sent["delivery"], "held")), (3, 0), "{sent}");
     let clock = ManualClock::at(store::now_millis());
-    drain(&mut worker(&api.app.db, &clock, 8, 8), &clock, 2).await;
+    let mut worker = worker(&api.app.db, &clock, 8, 8);
+    drain(&mut worker, &clock, 2).await;
+    assert_eq!(received(&clay).await.len(), 0, "nothing goes out of a paused import");
+    api.post_ok(&format!("/api/v1/imports/{id}/resume"), json!({})).await;
+    drain(&mut worker, &clock, 2).await;
     assert_eq!(received(&clay).await.len(), 3, "all three delivered");
-    assert_eq!(api.get("/api/v1/audit").await[0]["action"], "import.queue_held");
+    assert_eq!(api.get("/api/v1/audit").await[1]["action"], "import.queue_held", "before the resume");
 
     // A stopped import's held leads stay where they are.
     let (_, again) = api.import(&format!("routing=rules&workspace_id={workspace}"), "text/csv", leads(2, "s")).await;

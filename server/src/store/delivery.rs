@@ -766,19 +766,6 @@ pub async fn move_leads(db: &Db, import_id: i64, from: &[&str], to: &str) -> Res
         .map(|done| done.rows_affected()))
 }
 
-/// Dead leads of an import (or one of them) get a fresh set of attempts.
-pub async fn requeue_dead(db: &Db, import_id: i64, lead_id: Option<i64>) -> Result<u64, sqlx::Error> {
-    on_db!(db, pool => sqlx::query(
-        "UPDATE leads SET state = 'queued', attempts = 0, next_attempt_at = 0
-         WHERE import_id = $1 AND state = 'dead' AND ($2 IS NULL OR id = $2)",
-    )
-    .bind(import_id)
-    .bind(lead_id)
-    .execute(pool)
-    .await
-    .map(|done| done.rows_affected()))
-}
-
 #[derive(sqlx::FromRow)]
 struct DeadRow {
     id: i64,

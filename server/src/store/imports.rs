@@ -255,23 +255,57 @@ pub async fn committed_credits(db: &Db, workspace_id: i64, month_start: i64) -> 
     Ok(sum.unwrap_or(0.0))
 }
 
-/// Held leads of an import (matched no routing rule, or beyond the budget) that have no table.
-pub async fn held_without_table(db: &Db, id: i64) -> Result<u64, sqlx::Error> {
-    let (n,): (i64,) = on_db!(db, pool => sqlx::query_as(
-        "SELECT COUNT(*) FROM leads WHERE import_id = $1 AND state = 'held' AND table_id IS NULL",
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await)?;
-    Ok(count(n))
+/// What became of a request to move an import's leads on.
+#[derive(Debug, PartialEq)]
+pub enum Moved {
+    /// This many leads went, as the import's state says (`queued`, or `paused`).
+    Leads(u64),
+    /// The import is not queued or paused (or does not exist): nothing moved.
+    NotSendable,
+    /// This many held leads matched no routing rule and no table was given: nothing moved.
+    NeedsTable(u64),
 }
 
-/// Sends the import's held leads on their way (`lead_state`: `queued`, or `paused` for a paused
-/// import): those without a table go to `table_id`; the import's held count and estimate follow,
-/// in the same transaction. Returns how many went.
-pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>, lead_state: &str) -> Result<u64, sqlx::Error> {
+/// How a transaction holds an import still: its `BEGIN` (SQLite's write lock at once) and the
+/// query that reads the import's state (`$1`, its id; on PostgreSQL it locks the row). Pause,
+/// resume and cancel then wait for the commit, so the leads moved take the import's state.
+fn import_lock(db: &Db) -> (&'static str, &'static str) {
+    match db {
+        Db::Sqlite(_) => ("BEGIN IMMEDIATE", "SELECT state FROM imports WHERE id = $1"),
+        Db::Postgres(_) => ("BEGIN", "SELECT state FROM imports WHERE id = $1 FOR UPDATE"),
+    }
+}
+
+/// The lead state that leads sent on now take, from the import's state (locked by the caller).
+fn sending_state(import_state: Option<&str>) -> Option<&'static str> {
+    match import_state {
+        Some("queued") => Some("queued"),
+        Some("paused") => Some("paused"),
+        _ => None,
+    }
+}
+
+/// Sends the import's held leads on their way, as the import's state says: those without a table
+/// go to `table_id`; the import's held count and estimate follow, in the same transaction.
+pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>) -> Result<Moved, sqlx::Error> {
+    let (begin, state_sql) = import_lock(db);
     on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(begin).await?;
+        let state: Option<(String,)> = sqlx::query_as(state_sql).bind(id).fetch_optional(&mut *tx).await?;
+        let Some(lead_state) = sending_state(state.as_ref().map(|(state,)| state.as_str())) else {
+            return Ok(Moved::NotSendable);
+        };
+        if table_id.is_none() {
+            let (without,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM leads WHERE import_id = $1 AND state = 'held' AND table_id IS NULL",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if without > 0 {
+                return Ok(Moved::NeedsTable(count(without)));
+            }
+        }
         let (credits,): (Option<f64>,) = sqlx::query_as(
             "SELECT SUM(t.credits_per_lead) FROM leads l JOIN clay_tables t ON t.id = COALESCE(l.table_id, $2)
              WHERE l.import_id = $1 AND l.state = 'held'",
@@ -297,7 +331,32 @@ pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>, lead_state: &st
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(queued)
+        Ok(Moved::Leads(queued))
+    })
+}
+
+/// Dead leads of an import (or one of them) get a fresh set of attempts, as the import's state
+/// says; a stopped or unfinished import's dead leads stay dead.
+pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Moved, sqlx::Error> {
+    let (begin, state_sql) = import_lock(db);
+    on_db!(db, pool => {
+        let mut tx = pool.begin_with(begin).await?;
+        let state: Option<(String,)> = sqlx::query_as(state_sql).bind(id).fetch_optional(&mut *tx).await?;
+        let Some(lead_state) = sending_state(state.as_ref().map(|(state,)| state.as_str())) else {
+            return Ok(Moved::NotSendable);
+        };
+        let requeued = sqlx::query(
+            "UPDATE leads SET state = $3, attempts = 0, next_attempt_at = 0
+             WHERE import_id = $1 AND state = 'dead' AND ($2 IS NULL OR id = $2)",
+        )
+        .bind(id)
+        .bind(lead_id)
+        .bind(lead_state)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Moved::Leads(requeued))
     })
 }
 

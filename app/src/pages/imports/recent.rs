@@ -138,8 +138,9 @@ pub(super) fn Decision(id: i64, estimated: f64) -> impl IntoView {
 fn Delivery(id: i64, workspace: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64) -> impl IntoView {
     let control = ServerAction::<ControlImport>::new();
     reload_after(control);
-    // Held leads matched no routing rule: accepted, but not on their way to Clay.
-    let to_send = accepted.saturating_sub(delivery.held);
+    // Held leads (no routing rule took them, or beyond the budget) and stopped ones are accepted
+    // but not on their way to Clay.
+    let to_send = accepted.saturating_sub(delivery.held + delivery.cancelled);
     let percent = if to_send == 0 { 0.0 } else { delivery.delivered as f64 * 100.0 / to_send as f64 };
     let progress = if to_send == 0 && delivery.held > 0 {
         "nothing on its way: every lead is held".to_owned()
@@ -187,7 +188,7 @@ fn Delivery(id: i64, workspace: i64, state: ImportState, delivery: DeliveryCount
                     {(state == ImportState::Queued && sending > 0).then(|| button("Pause", "pause"))}
                     {(state == ImportState::Paused).then(|| button("Resume", "resume"))}
                     {(matches!(state, ImportState::Queued | ImportState::Paused) && left > 0).then(|| button("Stop delivery", "cancel"))}
-                    {(delivery.dead > 0).then(|| button("Requeue dead", "requeue_dead"))}
+                    {(delivery.dead > 0 && matches!(state, ImportState::Queued | ImportState::Paused)).then(|| button("Requeue dead", "requeue_dead"))}
                 </div>
             })}
             {(operator && delivery.held > 0 && matches!(state, ImportState::Queued | ImportState::Paused)).then(|| {
