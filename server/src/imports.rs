@@ -105,10 +105,7 @@ fn past(control: Control) -> &'static str {
 /// Gives the import's dead leads (or one of them) a fresh set of attempts.
 pub async fn requeue_dead(db: &Db, actor: &str, id: i64, lead_id: Option<i64>) -> Result<u64> {
     let import = store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
-    let requeued = match store::imports::requeue_dead(db, id, lead_id).await? {
-        Moved::Leads(n) => n,
-        Moved::NotSendable | Moved::NeedsTable(_) => return Err(not_sendable(import.state)),
-    };
+    let requeued = store::imports::requeue_dead(db, id, lead_id).await?.ok_or_else(|| not_sendable(import.state))?;
     if lead_id.is_some() && requeued == 0 {
         return Err(Error::NotFound("dead lead"));
     }

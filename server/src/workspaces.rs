@@ -352,7 +352,7 @@ pub async fn requeue_dead_forwards(db: &Db, actor: &str, table_id: i64) -> Resul
     }
     let now = store::now_millis();
     // Closed first: a forward that fails again at once then raises a fresh alert.
-    store::alerts::clear(db, store::alerts::FORWARD_FAILING, &format!("table:{table_id}"), now).await?;
+    store::alerts::clear(db, store::alerts::FORWARD_FAILING, &store::alerts::table_subject(table_id), now).await?;
     let requeued = store::forwarding::requeue_dead(db, table_id).await?;
     let detail = format!("{requeued} dead forwards requeued");
     audit::record(db, actor, "table.requeue_dead_forwards", &format!("table {table_id}"), Some(&detail), now).await?;

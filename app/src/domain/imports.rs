@@ -22,6 +22,12 @@ pub enum ImportState {
 }
 
 impl ImportState {
+    /// Whether the import's leads may go out: queued, or paused until it resumes (a stopped,
+    /// failed or unfinished import sends nothing).
+    pub fn sends_leads(self) -> bool {
+        matches!(self, ImportState::Queued | ImportState::Paused)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ImportState::Receiving => "receiving",

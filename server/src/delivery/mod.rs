@@ -442,8 +442,15 @@ impl<T: Transport, C: Clock> Worker<T, C> {
         for table in &claim.needs_webhook {
             let message =
                 format!("every webhook of table {table} is full or failing: its leads wait for a new webhook");
-            if alerts::raise(&self.db, Some(gate.id), alerts::NEEDS_WEBHOOK, &format!("table:{table}"), &message, now)
-                .await?
+            if alerts::raise(
+                &self.db,
+                Some(gate.id),
+                alerts::NEEDS_WEBHOOK,
+                &alerts::table_subject(*table),
+                &message,
+                now,
+            )
+            .await?
             {
                 tracing::warn!(workspace = gate.id, table, "{message}");
                 self.notifier.tell(&message);
@@ -458,7 +465,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 &self.db,
                 Some(gate.id),
                 alerts::BUDGET_EXHAUSTED,
-                &format!("table:{table}"),
+                &alerts::table_subject(*table),
                 &message,
                 now,
             )
@@ -540,7 +547,7 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 "table {}'s stream-through destination gave up on lead {} ({reason}); once the destination works, send the dead forwards again from the table's settings",
                 forward.table_id, forward.lead_id
             );
-            let subject = format!("table:{}", forward.table_id);
+            let subject = alerts::table_subject(forward.table_id);
             if alerts::raise(&self.db, None, alerts::FORWARD_FAILING, &subject, &message, now).await? {
                 tracing::warn!(table = forward.table_id, "{message}");
                 self.notifier.tell(&message);

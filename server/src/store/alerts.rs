@@ -24,6 +24,12 @@ pub struct Alert {
     pub cleared_at: Option<i64>,
 }
 
+/// The subject of an alert about a table (needs webhook, budget exhausted, no callback,
+/// forward failing): one open alert of each kind per table.
+pub fn table_subject(table_id: i64) -> String {
+    format!("table:{table_id}")
+}
+
 /// Raises an alert unless the same one is open. True when it is new.
 pub async fn raise(
     db: &Db,
@@ -158,7 +164,7 @@ pub async fn check_thresholds(db: &Db, now: i64, dead_alert_at: u64) -> Result<V
     .await)?;
     let mut current = Vec::new();
     for (table, workspace, name, minutes, n) in missing {
-        let subject = format!("table:{table}");
+        let subject = table_subject(table);
         let message = format!(
             "table {name}: {n} delivered leads have had no callback for over {minutes} min; check its HTTP API column in Clay"
         );

@@ -603,7 +603,7 @@ pub async fn unpark(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
         moved += chunk;
         if chunk < PARK_CHUNK as u64 {
             let kind = if reason == NEEDS_WEBHOOK { alerts::NEEDS_WEBHOOK } else { alerts::BUDGET_EXHAUSTED };
-            alerts::clear(db, kind, &format!("table:{table_id}"), now).await?;
+            alerts::clear(db, kind, &alerts::table_subject(table_id), now).await?;
         }
     }
     Ok(moved)

@@ -255,7 +255,7 @@ pub async fn committed_credits(db: &Db, workspace_id: i64, month_start: i64) -> 
     Ok(sum.unwrap_or(0.0))
 }
 
-/// What became of a request to move an import's leads on.
+/// What became of a request to send an import's held leads on.
 #[derive(Debug, PartialEq)]
 pub enum Moved {
     /// This many leads went, as the import's state says (`queued`, or `paused`).
@@ -276,13 +276,11 @@ fn import_lock(db: &Db) -> (&'static str, &'static str) {
     }
 }
 
-/// The lead state that leads sent on now take, from the import's state (locked by the caller).
-fn sending_state(import_state: Option<&str>) -> Option<&'static str> {
-    match import_state {
-        Some("queued") => Some("queued"),
-        Some("paused") => Some("paused"),
-        _ => None,
-    }
+/// The state that leads sent on now take: the import's own (`queued`, or `paused` with it);
+/// `None` when the import sends nothing.
+fn sending_state(import_state: Option<(String,)>) -> Option<&'static str> {
+    let (state,) = import_state?;
+    ImportState::try_from(state).ok().filter(|state| state.sends_leads()).map(ImportState::as_str)
 }
 
 /// Sends the import's held leads on their way, as the import's state says: those without a table
@@ -292,7 +290,7 @@ pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>) -> Result<Moved
     on_db!(db, pool => {
         let mut tx = pool.begin_with(begin).await?;
         let state: Option<(String,)> = sqlx::query_as(state_sql).bind(id).fetch_optional(&mut *tx).await?;
-        let Some(lead_state) = sending_state(state.as_ref().map(|(state,)| state.as_str())) else {
+        let Some(lead_state) = sending_state(state) else {
             return Ok(Moved::NotSendable);
         };
         if table_id.is_none() {
@@ -336,14 +334,14 @@ pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>) -> Result<Moved
 }
 
 /// Dead leads of an import (or one of them) get a fresh set of attempts, as the import's state
-/// says; a stopped or unfinished import's dead leads stay dead.
-pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Moved, sqlx::Error> {
+/// says; `None` for an import that sends nothing (stopped, failed or unfinished): they stay dead.
+pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Option<u64>, sqlx::Error> {
     let (begin, state_sql) = import_lock(db);
     on_db!(db, pool => {
         let mut tx = pool.begin_with(begin).await?;
         let state: Option<(String,)> = sqlx::query_as(state_sql).bind(id).fetch_optional(&mut *tx).await?;
-        let Some(lead_state) = sending_state(state.as_ref().map(|(state,)| state.as_str())) else {
-            return Ok(Moved::NotSendable);
+        let Some(lead_state) = sending_state(state) else {
+            return Ok(None);
         };
         let requeued = sqlx::query(
             "UPDATE leads SET state = $3, attempts = 0, next_attempt_at = 0
@@ -356,7 +354,7 @@ pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Move
         .await?
         .rows_affected();
         tx.commit().await?;
-        Ok(Moved::Leads(requeued))
+        Ok(Some(requeued))
     })
 }
 

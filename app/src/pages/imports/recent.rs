@@ -187,11 +187,11 @@ fn Delivery(id: i64, workspace: i64, state: ImportState, delivery: DeliveryCount
                 <div class="controls">
                     {(state == ImportState::Queued && sending > 0).then(|| button("Pause", "pause"))}
                     {(state == ImportState::Paused).then(|| button("Resume", "resume"))}
-                    {(matches!(state, ImportState::Queued | ImportState::Paused) && left > 0).then(|| button("Stop delivery", "cancel"))}
-                    {(delivery.dead > 0 && matches!(state, ImportState::Queued | ImportState::Paused)).then(|| button("Requeue dead", "requeue_dead"))}
+                    {(state.sends_leads() && left > 0).then(|| button("Stop delivery", "cancel"))}
+                    {(delivery.dead > 0 && state.sends_leads()).then(|| button("Requeue dead", "requeue_dead"))}
                 </div>
             })}
-            {(operator && delivery.held > 0 && matches!(state, ImportState::Queued | ImportState::Paused)).then(|| {
+            {(operator && delivery.held > 0 && state.sends_leads()).then(|| {
                 let held_leads_of = use_context::<HeldLeadsOf>();
                 view! {
                     <button type="button" class="small link" data-testid="show-held-leads"
