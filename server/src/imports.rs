@@ -76,10 +76,9 @@ pub async fn control(db: &Db, actor: &str, id: i64, control: Control) -> Result<
             past(control)
         )));
     }
-    if !store::imports::transition(db, id, import.state, to).await? {
-        return Err(Error::Conflict("the import changed meanwhile; reload it".into()));
-    }
-    let moved = store::delivery::move_leads(db, id, leads_from, leads_to).await?;
+    let moved = store::imports::switch(db, id, from, to, leads_from, leads_to)
+        .await?
+        .ok_or_else(|| Error::Conflict("the import changed meanwhile; reload it".into()))?;
     let action = format!(
         "import.{}",
         match control {

@@ -749,23 +749,6 @@ pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Err
     Ok(counts)
 }
 
-/// Moves an import's leads from some states to another; the import's own state is the
-/// caller's business. Reservations are not involved: only leads at rest move.
-pub async fn move_leads(db: &Db, import_id: i64, from: &[&str], to: &str) -> Result<u64, sqlx::Error> {
-    let from: Vec<String> = from.iter().map(|state| format!("'{state}'")).collect();
-    let sql = format!(
-        "UPDATE leads SET state = $2, next_attempt_at = CASE WHEN $2 = 'queued' THEN 0 ELSE next_attempt_at END
-         WHERE import_id = $1 AND state IN ({})",
-        from.join(",")
-    );
-    on_db!(db, pool => sqlx::query(&sql)
-        .bind(import_id)
-        .bind(to)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
-}
-
 #[derive(sqlx::FromRow)]
 struct DeadRow {
     id: i64,

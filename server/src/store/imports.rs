@@ -333,6 +333,44 @@ pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>) -> Result<Moved
     })
 }
 
+/// Moves an import from one of `from` to `to`, and its leads in `leads_from` to `leads_to`, in
+/// one transaction that holds the import still, so that a pause and a resume close together
+/// cannot leave leads in a state their import is not in. `None` when the import is not in one of
+/// `from` (nothing changed); else how many leads moved. Reservations are not involved: only
+/// leads at rest move.
+pub async fn switch(
+    db: &Db,
+    id: i64,
+    from: &[ImportState],
+    to: ImportState,
+    leads_from: &[&str],
+    leads_to: &str,
+) -> Result<Option<u64>, sqlx::Error> {
+    let (begin, state_sql) = import_lock(db);
+    let leads_from: Vec<String> = leads_from.iter().map(|state| format!("'{state}'")).collect();
+    let move_leads = format!(
+        "UPDATE leads SET state = $2, next_attempt_at = CASE WHEN $2 = 'queued' THEN 0 ELSE next_attempt_at END
+         WHERE import_id = $1 AND state IN ({})",
+        leads_from.join(",")
+    );
+    on_db!(db, pool => {
+        let mut tx = pool.begin_with(begin).await?;
+        let state: Option<(String,)> = sqlx::query_as(state_sql).bind(id).fetch_optional(&mut *tx).await?;
+        let current = state.and_then(|(state,)| ImportState::try_from(state).ok());
+        if !current.is_some_and(|current| from.contains(&current)) {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE imports SET state = $2 WHERE id = $1")
+            .bind(id)
+            .bind(to.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let moved = sqlx::query(&move_leads).bind(id).bind(leads_to).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(Some(moved))
+    })
+}
+
 /// Dead leads of an import (or one of them) get a fresh set of attempts, as the import's state
 /// says; `None` for an import that sends nothing (stopped, failed or unfinished): they stay dead.
 pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Option<u64>, sqlx::Error> {
