@@ -5,8 +5,9 @@
 use crate::{
     domain::{
         AlertView, AuditEntry, BudgetsOutlook, CallbackSettings, ClayTable, CurrentUser, Dashboard, DeadLead,
-        ImportSummary, NewToken, Role, TableDelivery, TableDeliveryInput, TableInput, TokenSummary, UserSummary,
-        Webhook, WebhookChange, WebhookInput, WebhooksOutlook, Workspace, WorkspaceInput, WorkspaceOverview,
+        HeldLeads, ImportSummary, NewToken, Role, TableDelivery, TableDeliveryInput, TableInput, TokenSummary,
+        UserSummary, Webhook, WebhookChange, WebhookInput, WebhooksOutlook, Workspace, WorkspaceInput,
+        WorkspaceOverview,
     },
     error::AppError,
     ingest::{Fallback, Rule},
@@ -102,6 +103,8 @@ pub trait Imports: Send + Sync {
     async fn dead_leads(&self, id: i64, limit: i64) -> Result<Vec<DeadLead>, AppError>;
     /// One dead lead of the import back to the queue, with a fresh set of attempts.
     async fn requeue_lead(&self, actor: &CurrentUser, id: i64, lead_id: i64) -> Result<ImportSummary, AppError>;
+    /// The import's held leads, by why they are held.
+    async fn held_leads(&self, id: i64) -> Result<HeldLeads, AppError>;
     /// The import's held leads on their way: unrouted ones to `table_id`.
     async fn queue_held(&self, actor: &CurrentUser, id: i64, table_id: Option<i64>) -> Result<ImportSummary, AppError>;
 }

@@ -379,9 +379,15 @@ test('leads held by routing wait in Kiln until an operator sends them to a table
 
   await row.getByTestId('show-held-leads').click();
   const held = page.getByTestId('held-leads');
+  await expect(held.getByTestId('held-estimate')).toHaveText(
+    "5 held: 5 matched no routing rule. Choose a table for the unrouted ones; 1,000 left in this month's budget.",
+  );
   await held.getByRole('button', { name: 'Send them' }).click();
   await expect(held.getByRole('alert')).toContainText('5 held leads matched no routing rule: choose the table');
   await held.getByTestId('held-table').selectOption({ label: 'Later' });
+  await expect(held.getByTestId('held-estimate')).toHaveText(
+    "5 held: 5 matched no routing rule. Sending them needs about 5 data credits; 1,000 left in this month's budget.",
+  );
   await held.scrollIntoViewIfNeeded();
   await screenshot(page, 'held-leads');
   await held.getByRole('button', { name: 'Send them' }).click();

@@ -112,6 +112,22 @@ test('drop a messy file: preview, mapping, upload with progress, counts and the 
   );
   await page.getByTestId('destination').selectOption({ label: 'Acme EU / Prospects' });
   await expect(page.getByTestId('budget-estimate')).toContainText('About 6 rows, about 12 data credits if all are accepted;');
+
+  // Every row of the file's head is routed, not only those in the preview: 8 rows to Prospects
+  // first, then 12 to Priority, 8 × 2 + 12 × 5 = 76; the preview still shows 8 rows.
+  const sorted = ['Email,Country']
+    .concat(Array.from({ length: 20 }, (_, i) => `lead${i}@example.com,${i < 8 ? 'US' : 'FR'}`))
+    .join('\n');
+  await page.getByTestId('file-input').setInputFiles(csvFile('sorted.csv', `${sorted}\n`));
+  await expect(page.getByTestId('file-facts')).toContainText('sorted.csv');
+  await expect(preview.locator('tbody tr')).toHaveCount(8);
+  await page.getByTestId('destination').selectOption({ label: 'Acme EU: by routing rules' });
+  await expect(page.getByTestId('budget-estimate')).toContainText(
+    'About 20 rows, about 76 data credits if all are accepted (as the rules route the first 20 rows)',
+  );
+  await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: drop });
+  await expect(page.getByTestId('file-facts')).toContainText('crm-export.csv');
+  await page.getByTestId('destination').selectOption({ label: 'Acme EU / Prospects' });
   await page.getByTestId('upload').click();
   const outcome = page.getByTestId('outcome');
   await expect(outcome.getByTestId('count-rows')).toHaveText('6');

@@ -5,7 +5,7 @@ use crate::{
     error::{Error, Result},
     store::{self, Db, audit, imports::Moved},
 };
-use app::domain::{ImportState, ImportSummary};
+use app::domain::{HeldLeads, ImportState, ImportSummary};
 
 /// An operator's answer for an import over the month's budget: `all` queues every lead (delivery
 /// stops at the budget anyway), `fit` queues, in order, only what the budget still covers.
@@ -112,6 +112,12 @@ pub async fn requeue_dead(db: &Db, actor: &str, id: i64, lead_id: Option<i64>) -
     audit::record(db, actor, "import.requeue_dead", &format!("import {id}"), Some(&detail), store::now_millis())
         .await?;
     Ok(requeued)
+}
+
+/// An import's held leads, by why they are held.
+pub async fn held_leads(db: &Db, id: i64) -> Result<HeldLeads> {
+    store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
+    Ok(store::imports::held(db, id).await?)
 }
 
 /// Sends an import's held leads on their way: those that matched no routing rule to `table_id`
@@ -226,6 +232,10 @@ impl app::services::Imports for ImportsService {
         lead_id: i64,
     ) -> Result<ImportSummary, app::error::AppError> {
         Ok(requeue_and_find(&self.db, &actor.email, id, Some(lead_id)).await?)
+    }
+
+    async fn held_leads(&self, id: i64) -> Result<HeldLeads, app::error::AppError> {
+        Ok(held_leads(&self.db, id).await?)
     }
 
     async fn queue_held(

@@ -1281,6 +1281,8 @@ async fn held_leads_go_on_their_way_to_the_table_an_operator_chooses() {
     assert_eq!(status, StatusCode::CREATED, "{import}");
     let id = import["id"].as_i64().unwrap();
     assert_eq!((import["held"].as_u64(), import["estimated_credits"].as_f64()), (Some(3), Some(0.0)), "{import}");
+    let held = api.get(&format!("/api/v1/imports/{id}/held")).await;
+    assert_eq!(held, json!({ "unrouted": 3, "beyond_budget": 0, "beyond_budget_credits": 0.0 }));
 
     let queue_held = |query: String| {
         let url = api.app.url(&format!("/api/v1/imports/{id}/queue-held{query}"));
@@ -1304,6 +1306,8 @@ async fn held_leads_go_on_their_way_to_the_table_an_operator_chooses() {
     let sent: Value = sent.json().await.unwrap();
     assert_eq!((sent["held"].as_u64(), sent["estimated_credits"].as_f64()), (Some(0), Some(6.0)), "{sent}");
     assert_eq!((n(&sent["delivery"], "paused"), n(&sent["delivery"], "held")), (3, 0), "{sent}");
+    let held = api.get(&format!("/api/v1/imports/{id}/held")).await;
+    assert_eq!(held, json!({ "unrouted": 0, "beyond_budget": 0, "beyond_budget_credits": 0.0 }));
     let clock = ManualClock::at(store::now_millis());
     let mut worker = worker(&api.app.db, &clock, 8, 8);
     drain(&mut worker, &clock, 2).await;

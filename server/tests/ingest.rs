@@ -283,6 +283,9 @@ async fn imports_over_the_budget_wait_for_an_operator_when_asked() {
         (decided["state"].as_str(), decided["held"].as_u64(), decided["estimated_credits"].as_f64()),
         (Some("queued"), Some(2), Some(4.0))
     );
+    // What sending them would take: two beyond the budget, at their table's 2 credits.
+    let held = api.get(&format!("/api/v1/imports/{id}/held")).await;
+    assert_eq!(held, json!({ "unrouted": 0, "beyond_budget": 2, "beyond_budget_credits": 4.0 }));
     // Later (a budget raised, a new month), the leads held beyond it go to their own table.
     let url = api.app.url(&format!("/api/v1/imports/{id}/queue-held"));
     let response = api.client.post(url).bearer_auth(&api.token).send().await.unwrap();
@@ -402,6 +405,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/imports/{id}/cancel"),
         ("POST", "/imports/{id}/requeue-dead"),
         ("POST", "/imports/{id}/priority"),
+        ("GET", "/imports/{id}/held"),
         ("POST", "/imports/{id}/queue-held"),
         ("GET", "/workspaces/{id}/budget"),
         ("GET", "/tables/{id}/callback"),

@@ -139,3 +139,34 @@ pub struct DeadLead {
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
 }
+
+/// An import's held leads, and what sending them would take.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeldLeads {
+    /// Matched no routing rule: they go only to a table someone chooses.
+    pub unrouted: u64,
+    /// Held beyond the budget ("queue only what fits"): they keep their table.
+    pub beyond_budget: u64,
+    /// The data credits the ones beyond the budget are expected to use, at their tables' estimates.
+    pub beyond_budget_credits: f64,
+}
+
+impl HeldLeads {
+    /// The data credits sending them is expected to use, the unrouted ones at `per_unrouted`
+    /// each (the chosen table's estimate), or left out when no table is chosen.
+    pub fn credits(&self, per_unrouted: Option<f64>) -> f64 {
+        self.beyond_budget_credits + per_unrouted.map_or(0.0, |per_lead| self.unrouted as f64 * per_lead)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HeldLeads;
+
+    #[test]
+    fn the_unrouted_count_at_the_chosen_table_s_estimate_or_not_at_all() {
+        let held = HeldLeads { unrouted: 4, beyond_budget: 3, beyond_budget_credits: 7.5 };
+        assert_eq!(held.credits(Some(2.0)), 15.5);
+        assert_eq!(held.credits(None), 7.5);
+    }
+}

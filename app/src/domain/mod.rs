@@ -13,7 +13,7 @@ pub use budgets::{Allowance, BudgetsOutlook, Cumulative, DAY_MS, DaySpend, Month
 pub use dashboard::{
     AlertView, AuditEntry, Dashboard, WebhookNeed, WebhookOutlook, WebhooksOutlook, WorkspaceLive, format_duration,
 };
-pub use imports::{DeadLead, DeliveryCounts, ImportState, ImportSummary, RowCounts};
+pub use imports::{DeadLead, DeliveryCounts, HeldLeads, ImportState, ImportSummary, RowCounts};
 pub use time::format_utc_minutes;
 pub use workspace::{
     BudgetSnapshot, CallbackSettings, ClayTable, Priority, TableDelivery, TableDeliveryInput, TableInput,

@@ -2,7 +2,7 @@
 //! transaction as the rows they count, so an import's account is exact even after a crash.
 
 use super::{Db, on_db};
-use app::domain::{DeliveryCounts, ImportState, ImportSummary, Priority, RowCounts};
+use app::domain::{DeliveryCounts, HeldLeads, ImportState, ImportSummary, Priority, RowCounts};
 use std::collections::BTreeMap;
 
 #[derive(sqlx::FromRow)]
@@ -281,6 +281,24 @@ fn import_lock(db: &Db) -> (&'static str, &'static str) {
 fn sending_state(import_state: Option<(String,)>) -> Option<&'static str> {
     let (state,) = import_state?;
     ImportState::try_from(state).ok().filter(|state| state.sends_leads()).map(ImportState::as_str)
+}
+
+/// The import's held leads, by why they are held: one seek in `leads_import` (import, state).
+pub async fn held(db: &Db, id: i64) -> Result<HeldLeads, sqlx::Error> {
+    let (unrouted, beyond_budget, credits): (Option<i64>, Option<i64>, Option<f64>) = on_db!(db, pool => sqlx::query_as(
+        "SELECT SUM(CASE WHEN l.table_id IS NULL THEN 1 ELSE 0 END), SUM(CASE WHEN l.table_id IS NULL THEN 0 ELSE 1 END),
+                SUM(t.credits_per_lead)
+         FROM leads l LEFT JOIN clay_tables t ON t.id = l.table_id
+         WHERE l.import_id = $1 AND l.state = 'held'",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await)?;
+    Ok(HeldLeads {
+        unrouted: count(unrouted.unwrap_or(0)),
+        beyond_budget: count(beyond_budget.unwrap_or(0)),
+        beyond_budget_credits: credits.unwrap_or(0.0),
+    })
 }
 
 /// Sends the import's held leads on their way, as the import's state says: those without a table

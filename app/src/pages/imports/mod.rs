@@ -7,7 +7,7 @@ mod upload;
 pub(crate) use recent::RecentImports;
 
 use crate::{
-    domain::{DeadLead, ImportSummary},
+    domain::{DeadLead, HeldLeads, ImportSummary},
     error::AppError,
     pages::workspaces::workspaces_overview,
 };
@@ -83,6 +83,16 @@ pub async fn requeue_dead_lead(id: i64, lead_id: i64) -> Result<ImportSummary, A
     };
     let (services, actor) = authorize(Role::Operator)?;
     respond(services.imports.requeue_lead(&actor, id, lead_id).await)
+}
+
+#[server(input = Json)]
+pub async fn import_held_leads(id: i64) -> Result<HeldLeads, AppError> {
+    use crate::{
+        domain::Role,
+        services::{authorize, respond},
+    };
+    let (services, _) = authorize(Role::Viewer)?;
+    respond(services.imports.held_leads(id).await)
 }
 
 #[server(input = Json)]

@@ -3,11 +3,11 @@
 
 use super::{
     ControlImport, DecideImport, ImportsChanged, QueueHeldLeads, RequeueDeadLead, SetImportPriority, dead_leads,
-    imports_in_delivery, recent_imports,
+    import_held_leads, imports_in_delivery, recent_imports,
 };
 use crate::{
     components::notice::ErrorNotice,
-    domain::{DeliveryCounts, ImportState, ImportSummary, Priority, Role, format_utc_minutes},
+    domain::{DeliveryCounts, HeldLeads, ImportState, ImportSummary, Priority, Role, format_utc_minutes},
     format::int,
     pages::workspaces::{can, workspaces_overview},
 };
@@ -332,16 +332,20 @@ fn DeadLeads(id: i64) -> impl IntoView {
 fn HeldLeads(id: i64, workspace: i64) -> impl IntoView {
     let send = ServerAction::<QueueHeldLeads>::new();
     reload_after(send);
-    let tables = Resource::new(
+    let facts = Resource::new(
         || (),
         move |_| async move {
-            let all = workspaces_overview().await?;
-            Ok::<_, crate::error::AppError>(
-                all.into_iter()
-                    .find(|w| w.workspace.id == workspace)
-                    .map(|w| w.tables.into_iter().map(|t| (t.table.id, t.table.name)).collect::<Vec<_>>())
+            let held = import_held_leads(id).await?;
+            let workspace = workspaces_overview().await?.into_iter().find(|w| w.workspace.id == workspace);
+            Ok::<_, crate::error::AppError>(HeldFacts {
+                held,
+                budget_left: workspace.as_ref().and_then(|w| w.budget.remaining()),
+                tables: workspace
+                    .map(|w| {
+                        w.tables.into_iter().map(|t| (t.table.id, t.table.name, t.table.credits_per_lead)).collect()
+                    })
                     .unwrap_or_default(),
-            )
+            })
         },
     );
     let table = RwSignal::new(None::<i64>);
@@ -362,24 +366,35 @@ fn HeldLeads(id: i64, workspace: i64) -> impl IntoView {
                 <button type="button" class="small" on:click=close>"Close"</button>
             </div>
             <p class="muted small">
-                "Leads that matched no routing rule wait for a table; leads held beyond the budget keep theirs. "
-                "Once sent, delivery still stops at the month's budget."
+                "Leads that matched no routing rule wait for a table; leads held beyond the budget keep theirs."
             </p>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match tables.await {
+                    match facts.await {
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                        Ok(tables) => view! {
-                            <form class="inline-form" on:submit=on_submit>
-                                <label>"Table for the unrouted ones"
-                                    <select data-testid="held-table" on:change=move |ev| table.set(event_target_value(&ev).parse().ok())>
-                                        <option value="">"— none: only those held beyond the budget —"</option>
-                                        {tables.into_iter().map(|(table_id, name)| view! { <option value=table_id.to_string()>{name}</option> }).collect_view()}
-                                    </select>
-                                </label>
-                                <button type="submit" class="primary" disabled=move || send.pending().get()>"Send them"</button>
-                            </form>
-                        }.into_any(),
+                        Ok(HeldFacts { held, budget_left, tables }) => {
+                            let options = tables.iter().map(|(table_id, name, _)| {
+                                view! { <option value=table_id.to_string()>{name.clone()}</option> }
+                            }).collect_view();
+                            let estimate = move || {
+                                let per_unrouted = table.get().and_then(|chosen| {
+                                    tables.iter().find(|(id, _, _)| *id == chosen).map(|(_, _, credits)| *credits)
+                                });
+                                held_estimate(&held, per_unrouted, budget_left)
+                            };
+                            view! {
+                                <p data-testid="held-estimate">{estimate}</p>
+                                <form class="inline-form" on:submit=on_submit>
+                                    <label>"Table for the unrouted ones"
+                                        <select data-testid="held-table" on:change=move |ev| table.set(event_target_value(&ev).parse().ok())>
+                                            <option value="">"— none: only those held beyond the budget —"</option>
+                                            {options}
+                                        </select>
+                                    </label>
+                                    <button type="submit" class="primary" disabled=move || send.pending().get()>"Send them"</button>
+                                </form>
+                            }.into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -388,5 +403,80 @@ fn HeldLeads(id: i64, workspace: i64) -> impl IntoView {
                 Err(error) => view! { <ErrorNotice error /> }.into_any(),
             })}
         </div>
+    }
+}
+
+/// What the held-leads card needs: the held leads, the month's budget left, the workspace's
+/// tables (id, name, credits per lead).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct HeldFacts {
+    held: HeldLeads,
+    budget_left: Option<f64>,
+    tables: Vec<(i64, String, f64)>,
+}
+
+/// What sending an import's held leads would take, against the month's budget: the unrouted
+/// ones at the chosen table's estimate (`None` until one is chosen: they stay held).
+fn held_estimate(held: &HeldLeads, per_unrouted: Option<f64>, budget_left: Option<f64>) -> String {
+    let mut why = Vec::new();
+    if held.unrouted > 0 {
+        why.push(format!("{} matched no routing rule", int(held.unrouted)));
+    }
+    if held.beyond_budget > 0 {
+        why.push(format!("{} were held beyond the budget", int(held.beyond_budget)));
+    }
+    if why.is_empty() {
+        return "No lead of this import is held.".into();
+    }
+    let credits = held.credits(per_unrouted);
+    let mut text = format!("{} held: {}. ", int(held.unrouted + held.beyond_budget), why.join(", "));
+    if held.unrouted > 0 && per_unrouted.is_none() {
+        text.push_str("Choose a table for the unrouted ones");
+        if held.beyond_budget > 0 {
+            text.push_str(&format!(
+                "; those beyond the budget alone need about {} data credits",
+                int(credits.round() as u64)
+            ));
+        }
+    } else {
+        text.push_str(&format!("Sending them needs about {} data credits", int(credits.round() as u64)));
+    }
+    match budget_left {
+        Some(left) => {
+            text.push_str(&format!("; {} left in this month's budget.", int(left.round() as u64)));
+            if credits > left {
+                text.push_str(" That is more than the budget has left: delivery stops at the cap, and the rest wait.");
+            }
+        }
+        None => text.push_str("; the workspace has no credit budget."),
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_held_estimate_says_why_they_are_held_and_what_sending_them_takes() {
+        let held = HeldLeads { unrouted: 4, beyond_budget: 3, beyond_budget_credits: 6.0 };
+        assert_eq!(
+            held_estimate(&held, None, Some(10.0)),
+            "7 held: 4 matched no routing rule, 3 were held beyond the budget. Choose a table for the unrouted \
+             ones; those beyond the budget alone need about 6 data credits; 10 left in this month's budget."
+        );
+        assert_eq!(
+            held_estimate(&held, Some(2.0), Some(10.0)),
+            "7 held: 4 matched no routing rule, 3 were held beyond the budget. Sending them needs about 14 data \
+             credits; 10 left in this month's budget. That is more than the budget has left: delivery stops at \
+             the cap, and the rest wait."
+        );
+        let unrouted = HeldLeads { unrouted: 2, ..HeldLeads::default() };
+        assert_eq!(
+            held_estimate(&unrouted, Some(1.5), None),
+            "2 held: 2 matched no routing rule. Sending them needs about 3 data credits; the workspace has no \
+             credit budget."
+        );
+        assert_eq!(held_estimate(&HeldLeads::default(), None, None), "No lead of this import is held.");
     }
 }

@@ -15,9 +15,10 @@ use crate::{
 use leptos::{prelude::*, task::spawn_local, wasm_bindgen::JsCast};
 use send_wrapper::SendWrapper;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 use web_sys::File;
 
+/// Rows shown in the preview; the estimate routes every row of the file's head.
 const PREVIEW_ROWS: usize = 8;
 
 /// Where the rows go.
@@ -63,7 +64,8 @@ struct Head {
     encoding: &'static str,
     delimiter: &'static str,
     headers: Vec<String>,
-    rows: Vec<Vec<String>>,
+    /// Every complete row of the file's head (256 KB).
+    rows: Arc<[Vec<String>]>,
     estimated_rows: u64,
     bytes_per_row: f64,
 }
@@ -105,7 +107,7 @@ pub(super) fn UploadPanel(workspaces: Vec<WorkspaceOverview>) -> impl IntoView {
         head.set(None);
         file.set(Some(SendWrapper::new(chosen.clone())));
         spawn_local(async move {
-            let result = read_head(&chosen, PREVIEW_ROWS).await.and_then(|FileHead { encoding, preview }| {
+            let result = read_head(&chosen, usize::MAX).await.and_then(|FileHead { encoding, preview }| {
                 let preview = preview.ok_or_else(|| "The file is empty.".to_owned())?;
                 let size = chosen.size();
                 mapping.set(detect_roles(&preview.headers));
@@ -121,7 +123,7 @@ pub(super) fn UploadPanel(workspaces: Vec<WorkspaceOverview>) -> impl IntoView {
                         preview.bytes_in_head as f64 / preview.rows_in_head as f64
                     },
                     headers: preview.headers,
-                    rows: preview.rows,
+                    rows: preview.rows.into(),
                 })
             });
             head.set(Some(result));
@@ -359,7 +361,7 @@ fn PreviewTable(head: Head, mapping: RwSignal<Mapping>) -> impl IntoView {
                     }).collect_view()}
                 </tr></thead>
                 <tbody>
-                    {head.rows.into_iter().map(|row| view! {
+                    {head.rows.iter().take(PREVIEW_ROWS).map(|row| view! {
                         <tr>{(0..columns).map(|i| view! { <td>{row.get(i).cloned().unwrap_or_default()}</td> }).collect_view()}</tr>
                     }).collect_view()}
                 </tbody>

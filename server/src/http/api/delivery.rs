@@ -12,7 +12,7 @@ use crate::{
     },
     workspaces,
 };
-use app::domain::{CallbackSettings, Priority, Role, TableDelivery, TableDeliveryInput};
+use app::domain::{CallbackSettings, HeldLeads, Priority, Role, TableDelivery, TableDeliveryInput};
 use axum::{
     Json, Router,
     extract::{Path, Query, State},
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/imports/{id}/cancel", post(cancel))
         .route("/imports/{id}/requeue-dead", post(requeue_dead))
         .route("/imports/{id}/priority", post(priority))
+        .route("/imports/{id}/held", get(held))
         .route("/imports/{id}/queue-held", post(queue_held))
         .route("/workspaces/{id}/budget", get(budget))
         .route("/tables/{id}/callback", get(callback_settings))
@@ -82,6 +83,12 @@ async fn requeue_dead(
     principal.require(Role::Operator)?;
     let requeued = import_rules::requeue_dead(&state.db, &principal.actor(), id, params.lead_id).await?;
     Ok(Json(json!({ "requeued": requeued })))
+}
+
+/// GET /api/v1/imports/{id}/held
+async fn held(State(state): State<AppState>, principal: Principal, Path(id): Path<i64>) -> Result<Json<HeldLeads>> {
+    principal.require(Role::Viewer)?;
+    Ok(Json(import_rules::held_leads(&state.db, id).await?))
 }
 
 #[derive(Deserialize)]
