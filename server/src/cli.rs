@@ -48,6 +48,12 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
+    // One process serves an SQLite file (it is listening now): an import still arriving was left
+    // by one that stopped. On PostgreSQL other processes may be receiving theirs; the workers end
+    // those left without a sign of life.
+    if matches!(db, Db::Sqlite(_)) {
+        crate::ingest::end_interrupted(&db, i64::MAX).await?;
+    }
     let heartbeat = (!args.no_worker).then(crate::delivery::Heartbeat::default);
     let app = crate::build_app(db.clone(), &args, addr, heartbeat.clone()).await?;
     let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();

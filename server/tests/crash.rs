@@ -1,6 +1,7 @@
 //! Crash safety with the real `kiln` binary: killed with SIGKILL in the middle of a run and
 //! started again, it still delivers every lead; only leads that were in flight may arrive twice,
-//! and a re-send carries the same `kiln_id` and `Idempotency-Key`.
+//! and a re-send carries the same `kiln_id` and `Idempotency-Key`. Killed while a file arrives,
+//! it ends that import when it starts again, so the file can be uploaded again whole.
 
 use serde_json::{Value, json};
 use std::{
@@ -141,4 +142,84 @@ async fn after_kill_9_and_a_restart_every_lead_arrives_and_resends_stay_within_t
     // waiting to be recorded in the next batch (fewer than a quarter of the senders).
     let bound = SENDERS + SENDERS / 4;
     assert!(resent <= bound, "{resent} re-sends; at most the {bound} in flight at the kill may be sent twice");
+}
+
+#[tokio::test]
+async fn killed_while_a_file_arrives_it_ends_that_import_and_the_file_can_come_again_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = kiln(dir.path(), &["token", "create", "--name", "crash", "--role", "admin"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = start(dir.path(), port);
+    wait_healthy(&client, &base).await;
+    let post = |path: &str, body: Value| {
+        let request = client.post(format!("{base}/api/v1{path}")).bearer_auth(&token).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let get = |path: String| {
+        let request = client.get(format!("{base}/api/v1{path}")).bearer_auth(&token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let workspace = post("/workspaces", json!({ "name": "Crash" })).await;
+    let table = post("/tables", json!({ "workspace_id": workspace["id"], "name": "T", "credits_per_lead": 1 })).await;
+    let mut csv = String::from("email\n");
+    for i in 0..20_500 {
+        csv.push_str(&format!("arriving{i}@example.com\n"));
+    }
+    let imports_url = format!("{base}/api/v1/imports?table_id={}", table["id"]);
+
+    // The first 20,000 rows (one batch) arrive and are committed; the rest never come.
+    let (chunks, rx) = tokio::sync::mpsc::channel::<String>(1);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
+    });
+    let upload = tokio::spawn(
+        client
+            .post(&imports_url)
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    let (split, _) = csv.match_indices('\n').nth(20_000).unwrap();
+    chunks.send(csv[..=split].to_owned()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let newest = get("/imports".into()).await[0].clone();
+        if newest["state"] == "receiving" && newest["accepted"] == 20_000 {
+            break newest["id"].clone();
+        }
+        assert!(Instant::now() < deadline, "the first batch was never committed: {newest}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(upload.await.unwrap().is_err(), "the upload broke with the server");
+
+    let mut server = start(dir.path(), port);
+    wait_healthy(&client, &base).await;
+    let ended = get(format!("/imports/{id}")).await;
+    assert_eq!(ended["state"], "failed", "{ended}");
+    assert!(ended["error"].as_str().unwrap().contains("upload the file again"), "{ended}");
+    let again: Value = client
+        .post(&imports_url)
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(again["state"], "queued", "{again}");
+    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(20_500), Some(0)), "{again}");
 }

@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::{collections::HashMap, time::Duration};
 use support::{Api, TestApp, assert_status};
+use tokio::{sync::mpsc, task::JoinHandle};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{method, path},
@@ -603,6 +604,82 @@ async fn pauses_and_resumes_close_together_leave_the_leads_in_their_import_s_sta
         assert_eq!(n(d, with_import), 2_000, "round {round}: the import is {}: {d}", view["state"]);
         assert_eq!(n(d, other), 0, "round {round}: {d}");
     }
+}
+
+/// An upload whose body the test feeds: the first rows, then nothing until the test says.
+fn hanging_upload(api: &Api, table: i64) -> (mpsc::Sender<String>, JoinHandle<reqwest::Result<reqwest::Response>>) {
+    let (chunks, rx) = mpsc::channel::<String>(4);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
+    });
+    let request = api
+        .client
+        .post(api.app.url(&format!("/api/v1/imports?table_id={table}")))
+        .bearer_auth(&api.token)
+        .header("content-type", "text/csv")
+        .body(reqwest::Body::wrap_stream(body));
+    (chunks, tokio::spawn(request.send()))
+}
+
+/// The newest import once its committed rows reach `accepted`.
+async fn receiving_with(api: &Api, accepted: u64) -> Value {
+    for _ in 0..200 {
+        let newest = api.get("/api/v1/imports").await[0].clone();
+        if newest["state"] == "receiving" && newest["accepted"] == accepted {
+            return newest;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the import never committed {accepted} rows");
+}
+
+#[tokio::test]
+async fn an_import_left_arriving_by_a_stopped_process_is_ended_and_its_file_can_come_again() {
+    let api = Api::new().await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let file = leads(20_001, "left");
+    // The first 20,000 rows fill a batch, which is committed while the upload waits.
+    let (split, _) = file.match_indices('\n').nth(20_000).unwrap();
+    let (chunks, upload) = hanging_upload(&api, table);
+    chunks.send(file[..=split].to_owned()).await.unwrap();
+    let id = receiving_with(&api, 20_000).await["id"].as_i64().unwrap();
+
+    // Its process seems to have stopped: nothing heard from it for longer than the limit.
+    let silent = i64::try_from(kiln::ingest::INTERRUPTED_AFTER.as_millis()).unwrap();
+    let clock = ManualClock::at(store::now_millis() + silent + 1_000);
+    worker(&api.app.db, &clock, 1, 3).step().await.unwrap();
+    let ended = api.get(&format!("/api/v1/imports/{id}")).await;
+    assert_eq!(ended["state"], "failed", "{ended}");
+    assert!(ended["error"].as_str().unwrap().contains("upload the file again"), "{ended}");
+    let left: u64 = ended["delivery"].as_object().unwrap().values().filter_map(Value::as_u64).sum();
+    assert_eq!(left, 0, "its leads are gone: {ended}");
+
+    // Its upload, still alive after all, learns it when it ends, and keeps nothing.
+    chunks.send(file[split + 1..].to_owned()).await.unwrap();
+    drop(chunks);
+    let answer = upload.await.unwrap().unwrap();
+    assert_status(&answer, StatusCode::CONFLICT);
+    let answer: Value = answer.json().await.unwrap();
+    assert!(answer["error"].as_str().unwrap().contains("interrupted"), "{answer}");
+    let after = api.get(&format!("/api/v1/imports/{id}")).await;
+    assert_eq!(after["state"], "failed", "{after}");
+    let left: u64 = after["delivery"].as_object().unwrap().values().filter_map(Value::as_u64).sum();
+    assert_eq!(left, 0, "{after}");
+
+    // The same file again: every row is new, none a duplicate of leads never sent.
+    let again = api.csv(table, file).await;
+    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(20_001), Some(0)), "{again}");
+
+    // A live upload that is merely slow shows signs of life, and is not ended.
+    let (chunks, upload) = hanging_upload(&api, table);
+    chunks.send(leads(20_000, "slow")).await.unwrap();
+    let slow = receiving_with(&api, 20_000).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis() + silent - 60_000);
+    worker(&api.app.db, &clock, 1, 3).step().await.unwrap();
+    drop(chunks);
+    let answer = upload.await.unwrap().unwrap();
+    assert_status(&answer, StatusCode::CREATED);
+    assert_eq!(api.get(&format!("/api/v1/imports/{slow}")).await["state"], "queued");
 }
 
 #[tokio::test]

@@ -377,6 +377,8 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 tracing::warn!("{message}");
                 self.notifier.tell(&message);
             }
+            let silent_for = i64::try_from(crate::ingest::INTERRUPTED_AFTER.as_millis()).unwrap_or(i64::MAX);
+            crate::ingest::end_interrupted(&self.db, now.saturating_sub(silent_for)).await?;
             self.thresholds_checked_at = now;
         }
         delivery::release_expired_leases(&self.db, now).await?;

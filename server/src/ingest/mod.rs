@@ -51,6 +51,12 @@ const COMMIT_ROWS: u64 = 100_000;
 /// write (about 0.4 s on a 2-core machine) is within a workspace's burst (20 sends at 10/s by
 /// default is two seconds' worth), so pacing loses nothing to an import.
 const COMMIT_AFTER: Duration = Duration::from_secs(1);
+/// How often a running import shows it is alive while it waits for its upload.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+/// How long an import arriving may show no sign of life before it is taken for one whose process
+/// stopped ([`end_interrupted`]): several heartbeats, and longer than queueing an import of
+/// millions of leads takes after its last batch.
+pub const INTERRUPTED_AFTER: Duration = Duration::from_secs(5 * 60);
 /// How much of the file decides its encoding and delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -125,6 +131,10 @@ pub enum ImportError {
     /// The upload stopped before the end of the body.
     #[error("the upload stopped before the end of the file: {message}")]
     Aborted { import_id: i64, message: String },
+    /// The import was ended while its file arrived, as one left by a stopped process
+    /// ([`end_interrupted`]): nothing of it is kept.
+    #[error("{INTERRUPTED}")]
+    Interrupted { import_id: i64 },
     #[error(transparent)]
     Http(#[from] Error),
 }
@@ -326,7 +336,7 @@ where
     });
 
     let mut total = Written::default();
-    let mut write_error = None;
+    let mut write_error: Option<Stop> = None;
     let mut batches = Batches { db: &writer, open: None };
     loop {
         // Nothing parsed yet: what is written is committed before the wait, so a slow upload
@@ -336,12 +346,16 @@ where
             Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) => {
                 if let Err(error) = batches.commit().await {
-                    write_error = Some(error);
+                    write_error = Some(Stop::Database(error));
                     break;
                 }
-                match events_rx.recv().await {
-                    Some(event) => event,
-                    None => break,
+                match next_event(&mut events_rx, &writer, import_id).await {
+                    Ok(Some(event)) => event,
+                    Ok(None) => break,
+                    Err(stop) => {
+                        write_error = Some(stop);
+                        break;
+                    }
                 }
             }
         };
@@ -362,7 +376,7 @@ where
                 .map(|written| add(&mut total, written)),
         };
         if let Err(error) = result {
-            write_error = Some(error);
+            write_error = Some(Stop::Database(error));
             break;
         }
     }
@@ -370,16 +384,20 @@ where
     // After a failed write, dropping `batches` rolls its transaction back: none of the batches
     // in it is counted.
     if write_error.is_none() {
-        write_error = batches.commit().await.err();
+        write_error = batches.commit().await.err().map(Stop::Database);
     }
     drop(batches);
     let parsed = parser.await.map_err(|e| Error::Internal(format!("the import parser stopped: {e}")))?;
 
     let now = store::now_millis();
     let outcome = match (write_error, parsed) {
-        (Some(error), _) => {
+        (Some(Stop::Database(error)), _) => {
             fail(&writer, import_id, ImportState::Failed, "the database refused the rows").await?;
             Err(error.into())
+        }
+        (Some(Stop::Ended), _) => {
+            fail(&writer, import_id, ImportState::Failed, INTERRUPTED).await?;
+            Err(ImportError::Interrupted { import_id })
         }
         (None, Err(ParseError::Aborted(message))) => {
             fail(&writer, import_id, ImportState::Cancelled, &message).await?;
@@ -392,8 +410,12 @@ where
         (None, Ok(())) => {
             let state =
                 budget_decision(&writer, &workspace, import_id, total.credits, request.over_budget, now).await?;
-            store::imports::finish(&writer, import_id, state, None, now).await?;
-            Ok(())
+            if store::imports::finish(&writer, import_id, state, None, now).await? {
+                Ok(())
+            } else {
+                fail(&writer, import_id, ImportState::Failed, INTERRUPTED).await?;
+                Err(ImportError::Interrupted { import_id })
+            }
         }
     };
     // Its page cache goes with it.
@@ -482,12 +504,52 @@ fn add(total: &mut Written, written: Written) {
     total.credits += written.credits;
 }
 
-/// Ends an import that will not be delivered: nothing of it stays queued.
+/// Ends an import that will not be delivered (unless it was ended meanwhile, as it then is):
+/// nothing of it stays queued.
 async fn fail(db: &Db, import_id: i64, state: ImportState, message: &str) -> Result<(), sqlx::Error> {
-    store::imports::discard_leads(db, import_id).await?;
     store::imports::finish(db, import_id, state, Some(message), store::now_millis()).await?;
+    store::imports::discard_leads(db, import_id).await?;
     tracing::warn!(import_id, state = state.as_str(), reason = message, "import ended without delivery");
     Ok(())
+}
+
+/// Why an import stopped writing before the end of its file.
+enum Stop {
+    Database(sqlx::Error),
+    /// It was ended meanwhile ([`end_interrupted`]).
+    Ended,
+}
+
+/// Waits for the parser's next event (`None` when it is done), showing every [`HEARTBEAT`] that
+/// the import is alive: a slow upload can take minutes between two batches.
+async fn next_event(events: &mut mpsc::Receiver<Event>, writer: &Db, import_id: i64) -> Result<Option<Event>, Stop> {
+    loop {
+        match tokio::time::timeout(HEARTBEAT, events.recv()).await {
+            Ok(event) => return Ok(event),
+            Err(_) => {
+                if !store::imports::heartbeat(writer, import_id, store::now_millis()).await.map_err(Stop::Database)? {
+                    return Err(Stop::Ended);
+                }
+            }
+        }
+    }
+}
+
+/// What an import ended because its upload stopped showing signs of life says.
+const INTERRUPTED: &str = "the upload was interrupted: Kiln stopped (or the upload hung) while the file was arriving, so none \
+                           of its leads will be sent; upload the file again";
+
+/// Ends the imports that a stopped process left arriving (no sign of life since `stale_before`;
+/// a running import shows one at least every [`HEARTBEAT`]): they fail, and their leads are
+/// discarded, so the same file can be uploaded again instead of finding its rows duplicates of
+/// leads that would never be sent. Returns how many.
+pub async fn end_interrupted(db: &Db, stale_before: i64) -> Result<usize, sqlx::Error> {
+    let ended = store::imports::end_stale(db, stale_before, INTERRUPTED, store::now_millis()).await?;
+    for &import_id in &ended {
+        let discarded = store::imports::discard_leads(db, import_id).await?;
+        tracing::warn!(import_id, discarded, "import interrupted while its file was arriving: ended");
+    }
+    Ok(ended.len())
 }
 
 /// The workspace, the import's table (if one), the routing, and each table's credit estimate.

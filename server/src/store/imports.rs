@@ -84,8 +84,9 @@ pub struct NewImport<'a> {
 
 pub async fn create(db: &Db, new: &NewImport<'_>, now: i64) -> Result<i64, sqlx::Error> {
     let (id,): (i64,) = on_db!(db, pool => sqlx::query_as(
-        "INSERT INTO imports (workspace_id, table_id, priority, source, filename, format, state, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'receiving', $7, $8) RETURNING id",
+        "INSERT INTO imports (workspace_id, table_id, priority, source, filename, format, state, created_by, created_at,
+                              heartbeat_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'receiving', $7, $8, $8) RETURNING id",
     )
     .bind(new.workspace_id)
     .bind(new.table_id)
@@ -191,23 +192,55 @@ pub async fn rejects(db: &Db, id: i64, after_line: i64, limit: i64) -> Result<Ve
     .await)
 }
 
-/// Ends an import: its state, finishing time, and an error when it failed. A queued import's
-/// leads become sendable in the same transaction.
-pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, now: i64) -> Result<(), sqlx::Error> {
+/// Ends an import that was still arriving: its state, finishing time, and an error when it
+/// failed; a queued import's leads become sendable in the same transaction. `false` (nothing
+/// changed) when it was ended meanwhile ([`end_stale`]).
+pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, now: i64) -> Result<bool, sqlx::Error> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
-            .bind(id)
-            .bind(state.as_str())
-            .bind(error)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if state == ImportState::Queued {
+        let finished = sqlx::query(
+            "UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1 AND state = 'receiving'",
+        )
+        .bind(id)
+        .bind(state.as_str())
+        .bind(error)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if finished && state == ImportState::Queued {
             sqlx::query(RELEASE_PENDING).bind(id).execute(&mut *tx).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(finished)
     })
+}
+
+/// Shows that an import still arriving is alive; `false` when it was ended meanwhile.
+pub async fn heartbeat(db: &Db, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    on_db!(db, pool => sqlx::query("UPDATE imports SET heartbeat_at = $2 WHERE id = $1 AND state = 'receiving'")
+        .bind(id)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() == 1))
+}
+
+/// Fails the imports still arriving that have shown no sign of life since `stale_before`, with
+/// `error`, and returns them: their process stopped. Their leads are the caller's business.
+pub async fn end_stale(db: &Db, stale_before: i64, error: &str, now: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let ended: Vec<(i64,)> = on_db!(db, pool => sqlx::query_as(
+        "UPDATE imports SET state = 'failed', error = $2, finished_at = $3
+         WHERE state = 'receiving' AND COALESCE(heartbeat_at, created_at) < $1
+         RETURNING id",
+    )
+    .bind(stale_before)
+    .bind(error)
+    .bind(now)
+    .fetch_all(pool)
+    .await)?;
+    Ok(ended.into_iter().map(|(id,)| id).collect())
 }
 
 const RELEASE_PENDING: &str = "UPDATE leads SET state = 'queued' WHERE import_id = $1 AND state = 'pending'";

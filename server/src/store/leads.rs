@@ -121,7 +121,7 @@ pub async fn write_batch(
         sqlx::query(
             "UPDATE imports SET bytes = bytes + $2, rows = rows + $3, accepted = accepted + $4, rejected = rejected + $5,
                  duplicates = duplicates + $6, held = held + $7, blank_lines = blank_lines + $8,
-                 estimated_credits = estimated_credits + $9
+                 estimated_credits = estimated_credits + $9, heartbeat_at = $10
              WHERE id = $1",
         )
         .bind(import_id)
@@ -133,6 +133,7 @@ pub async fn write_batch(
         .bind(written.held as i64)
         .bind(batch.blank_lines as i64)
         .bind(written.credits)
+        .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok::<_, sqlx::Error>(())

@@ -195,6 +195,9 @@ pub async fn run(state: &AppState, request: ingest::Request, body: Body) -> Resp
             Json(json!({ "error": format!("the upload stopped before the end of the file: {message}"), "import_id": import_id })),
         )
             .into_response(),
+        Err(error @ ImportError::Interrupted { import_id }) => {
+            (StatusCode::CONFLICT, Json(json!({ "error": error.to_string(), "import_id": import_id }))).into_response()
+        }
         Err(ImportError::Http(error)) => error.into_response(),
     }
 }
