@@ -670,11 +670,19 @@ async fn an_import_left_arriving_by_a_stopped_process_is_ended_and_its_file_can_
     let again = api.csv(table, file).await;
     assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(20_001), Some(0)), "{again}");
 
-    // A live upload that is merely slow shows signs of life, and is not ended.
+    // A live upload that is merely slow shows signs of life while it waits, and is not ended:
+    // past the limit after its last batch, within it after its heartbeat.
     let (chunks, upload) = hanging_upload(&api, table);
     chunks.send(leads(20_000, "slow")).await.unwrap();
     let slow = receiving_with(&api, 20_000).await["id"].as_i64().unwrap();
-    let clock = ManualClock::at(store::now_millis() + silent - 60_000);
+    let pool = api.app.database.any().await;
+    let heartbeat =
+        || sqlx::query_as::<_, (i64,)>("SELECT heartbeat_at FROM imports WHERE id = $1").bind(slow).fetch_one(&pool);
+    let (after_batch,) = heartbeat().await.unwrap();
+    tokio::time::sleep(kiln::ingest::HEARTBEAT + Duration::from_secs(1)).await;
+    let (later,) = heartbeat().await.unwrap();
+    assert!(later >= after_batch + 9_000, "no heartbeat: {after_batch} then {later}");
+    let clock = ManualClock::at(after_batch + silent + 1_000);
     worker(&api.app.db, &clock, 1, 3).step().await.unwrap();
     drop(chunks);
     let answer = upload.await.unwrap().unwrap();

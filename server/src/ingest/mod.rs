@@ -52,7 +52,7 @@ const COMMIT_ROWS: u64 = 100_000;
 /// default is two seconds' worth), so pacing loses nothing to an import.
 const COMMIT_AFTER: Duration = Duration::from_secs(1);
 /// How often a running import shows it is alive while it waits for its upload.
-const HEARTBEAT: Duration = Duration::from_secs(30);
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
 /// How long an import arriving may show no sign of life before it is taken for one whose process
 /// stopped ([`end_interrupted`]): several heartbeats, and longer than queueing an import of
 /// millions of leads takes after its last batch.
