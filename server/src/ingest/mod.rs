@@ -322,7 +322,7 @@ where
 
     let (input_tx, input_rx) = mpsc::channel::<Input>(16);
     let (events_tx, mut events_rx) = mpsc::channel::<Event>(2);
-    tokio::spawn(forward_body(body, input_tx));
+    let upload = tokio::spawn(forward_body(body, input_tx));
     let setup = Setup { mapping_override: request.mapping.clone(), routing: spec };
     let format = request.format;
     let parser = tokio::task::spawn_blocking(move || {
@@ -369,18 +369,29 @@ where
                 }
                 .await
                 .map(drop)
+                .map_err(Stop::Database)
             }
-            Event::Batch(batch) => batches
-                .write(import_id, workspace.id, request.priority.rank(), batch, &credits_by_table)
-                .await
-                .map(|written| add(&mut total, written)),
+            Event::Batch(batch) => {
+                match batches.write(import_id, workspace.id, request.priority.rank(), batch, &credits_by_table).await {
+                    Ok(Some(written)) => {
+                        add(&mut total, written);
+                        Ok(())
+                    }
+                    Ok(None) => Err(Stop::Ended),
+                    Err(error) => Err(Stop::Database(error)),
+                }
+            }
         };
-        if let Err(error) = result {
-            write_error = Some(Stop::Database(error));
+        if let Err(stop) = result {
+            write_error = Some(stop);
             break;
         }
     }
     drop(events_rx);
+    if write_error.is_some() {
+        // The rest of the upload is not wanted: the parser, waiting for it, ends now.
+        upload.abort();
+    }
     // After a failed write, dropping `batches` rolls its transaction back: none of the batches
     // in it is counted.
     if write_error.is_none() {
@@ -465,7 +476,7 @@ impl Batches<'_> {
         priority: i64,
         batch: Batch,
         credits_by_table: &HashMap<i64, f64>,
-    ) -> Result<Written, sqlx::Error> {
+    ) -> Result<Option<Written>, sqlx::Error> {
         let open = match &mut self.open {
             Some(open) => open,
             None => self.open.insert(Open { tx: self.db.begin().await?, began: Instant::now(), rows: 0 }),
@@ -480,11 +491,16 @@ impl Batches<'_> {
             store::now_millis(),
         )
         .await?;
+        let Some(written) = written else {
+            // Ended meanwhile: nothing of the open transaction may stay.
+            self.open = None;
+            return Ok(None);
+        };
         open.rows += written.rows;
         if open.rows >= COMMIT_ROWS || open.began.elapsed() >= COMMIT_AFTER {
             self.commit().await?;
         }
-        Ok(written)
+        Ok(Some(written))
     }
 
     async fn commit(&mut self) -> Result<(), sqlx::Error> {
@@ -507,8 +523,7 @@ fn add(total: &mut Written, written: Written) {
 /// Ends an import that will not be delivered (unless it was ended meanwhile, as it then is):
 /// nothing of it stays queued.
 async fn fail(db: &Db, import_id: i64, state: ImportState, message: &str) -> Result<(), sqlx::Error> {
-    store::imports::finish(db, import_id, state, Some(message), store::now_millis()).await?;
-    store::imports::discard_leads(db, import_id).await?;
+    store::imports::discard(db, import_id, state, message, store::now_millis()).await?;
     tracing::warn!(import_id, state = state.as_str(), reason = message, "import ended without delivery");
     Ok(())
 }
@@ -545,9 +560,11 @@ const INTERRUPTED: &str = "the upload was interrupted: Kiln stopped (or the uplo
 /// leads that would never be sent. Returns how many.
 pub async fn end_interrupted(db: &Db, stale_before: i64) -> Result<usize, sqlx::Error> {
     let ended = store::imports::end_stale(db, stale_before, INTERRUPTED, store::now_millis()).await?;
-    for &import_id in &ended {
-        let discarded = store::imports::discard_leads(db, import_id).await?;
+    for &(import_id, discarded) in &ended {
         tracing::warn!(import_id, discarded, "import interrupted while its file was arriving: ended");
+    }
+    if !ended.is_empty() {
+        store::changes::announce(db).await?;
     }
     Ok(ended.len())
 }

@@ -227,20 +227,60 @@ pub async fn heartbeat(db: &Db, id: i64, now: i64) -> Result<bool, sqlx::Error> 
         .map(|done| done.rows_affected() == 1))
 }
 
-/// Fails the imports still arriving that have shown no sign of life since `stale_before`, with
-/// `error`, and returns them: their process stopped. Their leads are the caller's business.
-pub async fn end_stale(db: &Db, stale_before: i64, error: &str, now: i64) -> Result<Vec<i64>, sqlx::Error> {
-    let ended: Vec<(i64,)> = on_db!(db, pool => sqlx::query_as(
-        "UPDATE imports SET state = 'failed', error = $2, finished_at = $3
-         WHERE state = 'receiving' AND COALESCE(heartbeat_at, created_at) < $1
-         RETURNING id",
-    )
-    .bind(stale_before)
-    .bind(error)
-    .bind(now)
-    .fetch_all(pool)
-    .await)?;
-    Ok(ended.into_iter().map(|(id,)| id).collect())
+/// Ends an import that will not be delivered (as `state`, with `error`) and discards its leads,
+/// in one transaction, so that the same rows can be imported again; the import keeps its counts.
+/// An import ended meanwhile ([`end_stale`]) keeps its state and error.
+pub async fn discard(db: &Db, id: i64, state: ImportState, error: &str, now: i64) -> Result<u64, sqlx::Error> {
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1 AND state = 'receiving'")
+            .bind(id)
+            .bind(state.as_str())
+            .bind(error)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let discarded =
+            sqlx::query("DELETE FROM leads WHERE import_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(discarded)
+    })
+}
+
+/// Fails the imports still arriving that have shown no sign of life since `stale_before` (their
+/// process stopped), with `error`, and discards their leads in the same transaction; returns
+/// each with how many leads it lost. On PostgreSQL an import whose row a write transaction holds
+/// is alive, and skipped rather than waited for.
+pub async fn end_stale(db: &Db, stale_before: i64, error: &str, now: i64) -> Result<Vec<(i64, u64)>, sqlx::Error> {
+    let (begin, stale) = match db {
+        Db::Sqlite(_) => (
+            "BEGIN IMMEDIATE",
+            "SELECT id FROM imports WHERE state = 'receiving' AND COALESCE(heartbeat_at, created_at) < $1",
+        ),
+        Db::Postgres(_) => (
+            "BEGIN",
+            "SELECT id FROM imports WHERE state = 'receiving' AND COALESCE(heartbeat_at, created_at) < $1
+             FOR UPDATE SKIP LOCKED",
+        ),
+    };
+    on_db!(db, pool => {
+        let mut tx = pool.begin_with(begin).await?;
+        let ids: Vec<(i64,)> = sqlx::query_as(stale).bind(stale_before).fetch_all(&mut *tx).await?;
+        let mut ended = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            sqlx::query("UPDATE imports SET state = 'failed', error = $2, finished_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(error)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let discarded =
+                sqlx::query("DELETE FROM leads WHERE import_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            ended.push((id, discarded));
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(ended)
+    })
 }
 
 const RELEASE_PENDING: &str = "UPDATE leads SET state = 'queued' WHERE import_id = $1 AND state = 'pending'";
@@ -263,16 +303,6 @@ pub async fn transition(db: &Db, id: i64, from: ImportState, to: ImportState) ->
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed == 1)
     })
-}
-
-/// Removes the leads of an import that will never be sent (failed or cancelled while arriving),
-/// so the same rows can be imported again. The import keeps its counts.
-pub async fn discard_leads(db: &Db, id: i64) -> Result<u64, sqlx::Error> {
-    on_db!(db, pool => sqlx::query("DELETE FROM leads WHERE import_id = $1")
-        .bind(id)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))
 }
 
 /// Data credits the workspace's queued imports of the budget month starting at `month_start` are

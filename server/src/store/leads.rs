@@ -53,6 +53,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// Stores a batch in the import's transaction: the leads whose dedupe key the workspace has not
 /// seen (the others are duplicates, within the file or against every earlier import), the
 /// rejected rows, and the import's counters, so that every commit leaves counts that add up.
+/// `None` when the import is no longer arriving (ended meanwhile, as one whose process stopped):
+/// the caller rolls the transaction back, so nothing of it stays.
 pub async fn write_batch(
     tx: &mut Tx,
     import_id: i64,
@@ -61,7 +63,7 @@ pub async fn write_batch(
     batch: Batch,
     credits_by_table: &HashMap<i64, f64>,
     now: i64,
-) -> Result<Written, sqlx::Error> {
+) -> Result<Option<Written>, sqlx::Error> {
     let mut written = Written { rows: batch.rows(), rejected: batch.rejects.len() as u64, ..Written::default() };
 
     // A key repeated inside the batch: the first row wins, the others are duplicates already.
@@ -77,7 +79,7 @@ pub async fn write_batch(
         }
     }
 
-    on_tx!(tx, tx => {
+    let still_arriving = on_tx!(tx, tx => {
         for (table_id, leads) in &by_table {
             // Not sendable until the import is queued (`imports::finish`, `imports::decide`).
             let state = if table_id.is_some() { "pending" } else { "held" };
@@ -118,11 +120,11 @@ pub async fn write_batch(
             });
             insert.build().execute(&mut **tx).await?;
         }
-        sqlx::query(
+        let counted = sqlx::query(
             "UPDATE imports SET bytes = bytes + $2, rows = rows + $3, accepted = accepted + $4, rejected = rejected + $5,
                  duplicates = duplicates + $6, held = held + $7, blank_lines = blank_lines + $8,
                  estimated_credits = estimated_credits + $9, heartbeat_at = $10
-             WHERE id = $1",
+             WHERE id = $1 AND state = 'receiving'",
         )
         .bind(import_id)
         .bind(batch.bytes as i64)
@@ -135,10 +137,11 @@ pub async fn write_batch(
         .bind(written.credits)
         .bind(now)
         .execute(&mut **tx)
-        .await?;
-        Ok::<_, sqlx::Error>(())
+        .await?
+        .rows_affected();
+        Ok::<_, sqlx::Error>(counted == 1)
     })?;
-    Ok(written)
+    Ok(still_arriving.then_some(written))
 }
 
 /// One lead as the enriched export shows it.
