@@ -392,6 +392,7 @@ test('leads held by routing wait in Kiln until an operator sends them to a table
   await screenshot(page, 'held-leads');
   await held.getByRole('button', { name: 'Send them' }).click();
   await expect(held.getByTestId('held-sent')).toBeVisible();
+  await expect(held.getByTestId('held-estimate')).toHaveText('No lead of this import is held.');
   await expect(row.getByTestId('delivered')).toHaveText('5 of 5 delivered', { timeout: 20_000 });
   await expect(row).not.toContainText('held');
   // Done: no controls left.

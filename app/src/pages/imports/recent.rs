@@ -332,8 +332,9 @@ fn DeadLeads(id: i64) -> impl IntoView {
 fn HeldLeads(id: i64, workspace: i64) -> impl IntoView {
     let send = ServerAction::<QueueHeldLeads>::new();
     reload_after(send);
+    // Counted again once some were sent.
     let facts = Resource::new(
-        || (),
+        move || send.version().get(),
         move |_| async move {
             let held = import_held_leads(id).await?;
             let workspace = workspaces_overview().await?.into_iter().find(|w| w.workspace.id == workspace);
