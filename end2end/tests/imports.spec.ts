@@ -161,6 +161,20 @@ test('a mapping chosen on the page is the one the server uses', async ({ page })
   await expect(page.getByTestId('count-accepted')).toHaveText('1');
 });
 
+test('a UTF-16 file is previewed, and its rows estimated in its own bytes', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await page.goto('/imports');
+  await hydrated(page);
+  // 8,000 rows of 44 bytes (22 characters, two bytes each): more than the 256 KB head read.
+  const rows = Array.from({ length: 8_000 }, (_, i) => `lead${String(i).padStart(5, '0')}@exampl.co`).join('\r\n');
+  const buffer = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`email\r\n${rows}\r\n`, 'utf16le')]);
+  await page.getByTestId('file-input').setInputFiles({ name: 'utf16.csv', mimeType: 'text/csv', buffer });
+  await expect(page.getByTestId('file-facts')).toContainText('UTF-16LE');
+  await expect(page.getByTestId('file-facts')).toContainText('about 8,000 rows');
+  await expect(page.getByTestId('preview').locator('tbody tr').first()).toContainText('lead00000@exampl.co');
+});
+
 test('over the budget the operator chooses; a slow upload shows progress and can be cancelled', async ({ page }) => {
   await signIn(page, ADMIN.email, ADMIN.password);
   await page.waitForURL(/\/$/);

@@ -21,8 +21,12 @@ pub async fn read_head(file: &File, max_rows: usize) -> Result<FileHead, String>
     let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.map_err(describe)?;
     let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
     let encoding = sniff_encoding(&bytes);
-    let text = decode(&bytes[encoding.bom_len().min(bytes.len())..], encoding)?;
-    Ok(FileHead { encoding, preview: preview(&text, size <= HEAD_BYTES, max_rows) })
+    let bom = encoding.bom_len().min(bytes.len());
+    let text = decode(&bytes[bom..], encoding)?;
+    let raw_per_decoded = if text.is_empty() { 1.0 } else { (bytes.len() - bom) as f64 / text.len() as f64 };
+    let preview =
+        preview(&text, size <= HEAD_BYTES, max_rows).map(|preview| preview.in_file_bytes(bom as u64, raw_per_decoded));
+    Ok(FileHead { encoding, preview })
 }
 
 /// Decodes with the browser's own decoders (no decoding tables in the WASM bundle).

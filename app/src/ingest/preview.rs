@@ -34,6 +34,16 @@ impl Preview {
         (file_bytes.saturating_sub(self.header_bytes) as f64 / per_row).round() as u64
     }
 
+    /// The same, its byte counts in the file's own bytes: `prefix` bytes before the text (a
+    /// BOM), then `raw_per_decoded` bytes of the file for each byte of the decoded text (about 2
+    /// for UTF-16, 1 for UTF-8), so that a file's size gives its rows in any encoding.
+    pub fn in_file_bytes(mut self, prefix: u64, raw_per_decoded: f64) -> Self {
+        let raw = |decoded: u64| (decoded as f64 * raw_per_decoded).round() as u64;
+        self.bytes_in_head = raw(self.bytes_in_head);
+        self.header_bytes = prefix + raw(self.header_bytes);
+        self
+    }
+
     pub fn delimiter_name(&self) -> &'static str {
         match self.delimiter {
             b'\t' => "tab",
@@ -113,6 +123,17 @@ mod tests {
         // 2 rows in 47 bytes after a 15-byte header: a 2,000-byte file holds about 84.
         assert_eq!(preview.bytes_in_head, 47);
         assert_eq!(preview.estimated_rows(2_000), 84);
+    }
+
+    #[test]
+    fn rows_are_estimated_in_the_file_s_own_bytes() {
+        // 1,000 rows of 20 characters after a 6-byte header, as UTF-16 with a BOM: 2 + 2 × 20,006
+        // bytes. The head read holds 100 of them, decoded to 1 byte a character.
+        let rows: String = (0..1_000).map(|i| format!("lead{i:05}@exampl.co\n")).collect();
+        let head = format!("email\n{}", &rows[..20 * 100]);
+        let decoded = preview(&head, false, 10).unwrap();
+        assert_eq!(decoded.estimated_rows(2 + 2 * 20_006), 2_000, "in decoded bytes, about double");
+        assert_eq!(decoded.in_file_bytes(2, 2.0).estimated_rows(2 + 2 * 20_006), 1_000);
     }
 
     #[test]
