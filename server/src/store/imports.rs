@@ -252,6 +252,17 @@ pub async fn discard(db: &Db, id: i64, state: ImportState, error: &str, now: i64
 /// each with how many leads it lost. On PostgreSQL an import whose row a write transaction holds
 /// is alive, and skipped rather than waited for.
 pub async fn end_stale(db: &Db, stale_before: i64, error: &str, now: i64) -> Result<Vec<(i64, u64)>, sqlx::Error> {
+    // Nearly always there is none: a plain read first, so that the write lock (which an import
+    // holds for up to a second at a time) is taken only when there is something to end.
+    let any: Option<(i64,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT id FROM imports WHERE state = 'receiving' AND COALESCE(heartbeat_at, created_at) < $1 LIMIT 1",
+    )
+    .bind(stale_before)
+    .fetch_optional(pool)
+    .await)?;
+    if any.is_none() {
+        return Ok(Vec::new());
+    }
     let (begin, stale) = match db {
         Db::Sqlite(_) => (
             "BEGIN IMMEDIATE",
