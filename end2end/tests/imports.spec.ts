@@ -166,7 +166,7 @@ test('a UTF-16 file is previewed, and its rows estimated in its own bytes', asyn
   await page.waitForURL(/\/$/);
   await page.goto('/imports');
   await hydrated(page);
-  // 8,000 rows of 44 bytes (22 characters, two bytes each): more than the 256 KB head read.
+  // 8,000 rows of 42 bytes (21 characters, two bytes each), 336 KB: more than the 256 KB head read.
   const rows = Array.from({ length: 8_000 }, (_, i) => `lead${String(i).padStart(5, '0')}@exampl.co`).join('\r\n');
   const buffer = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`email\r\n${rows}\r\n`, 'utf16le')]);
   await page.getByTestId('file-input').setInputFiles({ name: 'utf16.csv', mimeType: 'text/csv', buffer });

@@ -12,9 +12,11 @@ pub struct Preview {
     pub rows: Vec<Vec<String>>,
     /// Data rows found in the head (more than `rows` holds when the head is long).
     pub rows_in_head: u64,
-    /// Bytes of the head those rows took, to estimate the whole file's row count.
+    /// Bytes of the head those rows took, to estimate the whole file's row count: of the decoded
+    /// text, or of the file after [`Preview::in_file_bytes`].
     pub bytes_in_head: u64,
-    /// Bytes of the header line(s), which hold no row.
+    /// Bytes of the header line(s), which hold no row: of the decoded text, or of the file (BOM
+    /// included) after [`Preview::in_file_bytes`].
     pub header_bytes: u64,
     /// The head is the whole file: its rows are counted, not estimated.
     pub complete: bool,
@@ -35,8 +37,9 @@ impl Preview {
     }
 
     /// The same, its byte counts in the file's own bytes: `prefix` bytes before the text (a
-    /// BOM), then `raw_per_decoded` bytes of the file for each byte of the decoded text (about 2
-    /// for UTF-16, 1 for UTF-8), so that a file's size gives its rows in any encoding.
+    /// BOM), then `raw_per_decoded` bytes of the file for each byte of the decoded text (the
+    /// head's average: 2 for ASCII text in UTF-16, 1 for UTF-8, at most 1 for Windows-1252), so
+    /// that a file's size gives its rows in any encoding.
     pub fn in_file_bytes(mut self, prefix: u64, raw_per_decoded: f64) -> Self {
         let raw = |decoded: u64| (decoded as f64 * raw_per_decoded).round() as u64;
         self.bytes_in_head = raw(self.bytes_in_head);
