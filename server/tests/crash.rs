@@ -34,6 +34,30 @@ fn start(dir: &Path, port: u16) -> Child {
         .expect("kiln starts")
 }
 
+/// A first `kiln serve` on a free port, healthy, with an admin token made by the CLI.
+struct Started {
+    token: String,
+    port: u16,
+    base: String,
+    client: reqwest::Client,
+    server: Child,
+}
+
+async fn start_fresh(dir: &Path) -> Started {
+    let output = kiln(dir, &["token", "create", "--name", "crash", "--role", "admin"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let server = start(dir, port);
+    wait_healthy(&client, &base).await;
+    Started { token, port, base, client, server }
+}
+
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while client.get(format!("{base}/healthz")).send().await.is_err() {
@@ -50,17 +74,7 @@ async fn after_kill_9_and_a_restart_every_lead_arrives_and_resends_stay_within_t
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(5)))
         .mount(&clay)
         .await;
-    let output = kiln(dir.path(), &["token", "create", "--name", "crash", "--role", "admin"]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut server = start(dir.path(), port);
-    wait_healthy(&client, &base).await;
+    let Started { token, port, base, client, mut server } = start_fresh(dir.path()).await;
     // Ready once its delivery worker goes round its loop.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -147,17 +161,7 @@ async fn after_kill_9_and_a_restart_every_lead_arrives_and_resends_stay_within_t
 #[tokio::test]
 async fn killed_while_a_file_arrives_it_ends_that_import_and_the_file_can_come_again_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let output = kiln(dir.path(), &["token", "create", "--name", "crash", "--role", "admin"]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut server = start(dir.path(), port);
-    wait_healthy(&client, &base).await;
+    let Started { token, port, base, client, mut server } = start_fresh(dir.path()).await;
     let post = |path: &str, body: Value| {
         let request = client.post(format!("{base}/api/v1{path}")).bearer_auth(&token).json(&body);
         async move { request.send().await.unwrap().json::<Value>().await.unwrap() }

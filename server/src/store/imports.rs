@@ -341,8 +341,9 @@ pub enum Moved {
 }
 
 /// How a transaction holds an import still: its `BEGIN` (SQLite's write lock at once) and the
-/// query that reads the import's state (`$1`, its id; on PostgreSQL it locks the row). Pause,
-/// resume and cancel then wait for the commit, so the leads moved take the import's state.
+/// query that reads the import's state (`$1`, its id; on PostgreSQL it locks the row). Every move
+/// that takes it (pause, resume and stop; sending held or dead leads) waits for the others'
+/// commits, so the leads moved take the import's state as it is.
 fn import_lock(db: &Db) -> (&'static str, &'static str) {
     match db {
         Db::Sqlite(_) => ("BEGIN IMMEDIATE", "SELECT state FROM imports WHERE id = $1"),
