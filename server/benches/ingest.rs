@@ -26,12 +26,13 @@ fn main() {
     let floor = sqlite_import(&csv, &dir.path().join("floor.db"));
     println!("sqlite3 .import: {:.2} s, {:.0} rows/s", floor.as_secs_f64(), ROWS as f64 / floor.as_secs_f64());
 
-    let (elapsed, peak_kb, import) = kiln_import(&kiln, &csv, dir.path());
+    let (Import { elapsed, peak_kb, written }, import) = kiln_import(&kiln, &csv, dir.path());
     println!(
-        "kiln HTTP API: {:.2} s, {:.0} rows/s (target ≥ 250,000), peak RSS {:.0} MB (target < 200 MB)",
+        "kiln HTTP API: {:.2} s, {:.0} rows/s (target ≥ 250,000), peak RSS {:.0} MB (target < 200 MB), {:.2} GB written",
         elapsed.as_secs_f64(),
         ROWS as f64 / elapsed.as_secs_f64(),
-        peak_kb as f64 / 1024.0
+        peak_kb as f64 / 1024.0,
+        written as f64 / 1e9
     );
     println!(
         "  rows {} = accepted {} + rejected {} + duplicates {}; {:.1}× the sqlite3 floor's time",
@@ -145,7 +146,14 @@ fn sqlite_import(csv: &Path, db: &Path) -> Duration {
     started.elapsed()
 }
 
-fn kiln_import(kiln: &Path, csv: &Path, dir: &Path) -> (Duration, u64, serde_json::Value) {
+/// What the import through the API cost.
+struct Import {
+    elapsed: Duration,
+    peak_kb: u64,
+    written: u64,
+}
+
+fn kiln_import(kiln: &Path, csv: &Path, dir: &Path) -> (Import, serde_json::Value) {
     let database = format!("sqlite://{}", dir.join("kiln.db").display());
     let run = |args: &[&str], input: &str| {
         let mut child = Command::new(kiln)
@@ -207,12 +215,17 @@ fn kiln_import(kiln: &Path, csv: &Path, dir: &Path) -> (Duration, u64, serde_jso
         let import: serde_json::Value = response.json().await.unwrap();
         (started.elapsed(), import)
     });
-    let peak_kb = std::fs::read_to_string(format!("/proc/{}/status", server.id()))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:").and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()))
-        .unwrap_or(0);
+    let proc_field = |file: &str, name: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/{file}", server.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()))
+            .unwrap_or(0)
+    };
+    let peak_kb = proc_field("status", "VmHWM:");
+    // Bytes the server handed to write(2): the database file, its WAL and any temporary files.
+    let written = proc_field("io", "wchar:");
     let _ = server.kill();
     let _ = server.wait();
-    (result.0, peak_kb, result.1)
+    (Import { elapsed: result.0, peak_kb, written }, result.1)
 }

@@ -196,6 +196,7 @@ pub async fn rejects(db: &Db, id: i64, after_line: i64, limit: i64) -> Result<Ve
 /// failed; a queued import's leads become sendable in the same transaction. `false` (nothing
 /// changed) when it was ended meanwhile ([`end_stale`]).
 pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, now: i64) -> Result<bool, sqlx::Error> {
+    let release = release_pending(db);
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let finished = sqlx::query(
@@ -210,7 +211,7 @@ pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, n
         .rows_affected()
             == 1;
         if finished && state == ImportState::Queued {
-            sqlx::query(RELEASE_PENDING).bind(id).execute(&mut *tx).await?;
+            sqlx::query(&release).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(finished)
@@ -294,11 +295,15 @@ pub async fn end_stale(db: &Db, stale_before: i64, error: &str, now: i64) -> Res
     })
 }
 
-const RELEASE_PENDING: &str = "UPDATE leads SET state = 'queued' WHERE import_id = $1 AND state = 'pending'";
+/// Makes an import's pending leads sendable.
+fn release_pending(db: &Db) -> String {
+    format!("{} leads SET state = 'queued' WHERE import_id = $1 AND state = 'pending'", db.update_many())
+}
 
 /// Moves an import from one state to another, only if it is still in `from`; its pending leads
 /// become sendable when it moves to queued.
 pub async fn transition(db: &Db, id: i64, from: ImportState, to: ImportState) -> Result<bool, sqlx::Error> {
+    let release = release_pending(db);
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let changed = sqlx::query("UPDATE imports SET state = $3 WHERE id = $1 AND state = $2")
@@ -309,7 +314,7 @@ pub async fn transition(db: &Db, id: i64, from: ImportState, to: ImportState) ->
             .await?
             .rows_affected();
         if changed == 1 && to == ImportState::Queued {
-            sqlx::query(RELEASE_PENDING).bind(id).execute(&mut *tx).await?;
+            sqlx::query(&release).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed == 1)
@@ -380,6 +385,11 @@ pub async fn held(db: &Db, id: i64) -> Result<HeldLeads, sqlx::Error> {
 /// go to `table_id`; the import's held count and estimate follow, in the same transaction.
 pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>) -> Result<Moved, sqlx::Error> {
     let (begin, state_sql) = import_lock(db);
+    let queue_leads = format!(
+        "{} leads SET table_id = COALESCE(table_id, $2), state = $3
+         WHERE import_id = $1 AND state = 'held' AND (table_id IS NOT NULL OR $2 IS NOT NULL)",
+        db.update_many()
+    );
     on_db!(db, pool => {
         let mut tx = pool.begin_with(begin).await?;
         let state: Option<(String,)> = sqlx::query_as(state_sql).bind(id).fetch_optional(&mut *tx).await?;
@@ -405,10 +415,7 @@ pub async fn queue_held(db: &Db, id: i64, table_id: Option<i64>) -> Result<Moved
         .bind(table_id)
         .fetch_one(&mut *tx)
         .await?;
-        let queued = sqlx::query(
-            "UPDATE leads SET table_id = COALESCE(table_id, $2), state = $3
-             WHERE import_id = $1 AND state = 'held' AND (table_id IS NOT NULL OR $2 IS NOT NULL)",
-        )
+        let queued = sqlx::query(&queue_leads)
         .bind(id)
         .bind(table_id)
         .bind(lead_state)
@@ -442,8 +449,9 @@ pub async fn switch(
     let (begin, state_sql) = import_lock(db);
     let leads_from: Vec<String> = leads_from.iter().map(|state| format!("'{state}'")).collect();
     let move_leads = format!(
-        "UPDATE leads SET state = $2, next_attempt_at = CASE WHEN $2 = 'queued' THEN 0 ELSE next_attempt_at END
+        "{} leads SET state = $2, next_attempt_at = CASE WHEN $2 = 'queued' THEN 0 ELSE next_attempt_at END
          WHERE import_id = $1 AND state IN ({})",
+        db.update_many(),
         leads_from.join(",")
     );
     on_db!(db, pool => {
@@ -468,16 +476,18 @@ pub async fn switch(
 /// says; `None` for an import that sends nothing (stopped, failed or unfinished): they stay dead.
 pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Option<u64>, sqlx::Error> {
     let (begin, state_sql) = import_lock(db);
+    let requeue = format!(
+        "{} leads SET state = $3, attempts = 0, next_attempt_at = 0
+         WHERE import_id = $1 AND state = 'dead' AND ($2 IS NULL OR id = $2)",
+        db.update_many()
+    );
     on_db!(db, pool => {
         let mut tx = pool.begin_with(begin).await?;
         let state: Option<(String,)> = sqlx::query_as(state_sql).bind(id).fetch_optional(&mut *tx).await?;
         let Some(lead_state) = sending_state(state) else {
             return Ok(None);
         };
-        let requeued = sqlx::query(
-            "UPDATE leads SET state = $3, attempts = 0, next_attempt_at = 0
-             WHERE import_id = $1 AND state = 'dead' AND ($2 IS NULL OR id = $2)",
-        )
+        let requeued = sqlx::query(&requeue)
         .bind(id)
         .bind(lead_id)
         .bind(lead_state)
@@ -495,8 +505,8 @@ pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Opti
 pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64, sqlx::Error> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let held = sqlx::query(
-            "UPDATE leads SET state = 'held' WHERE id IN (
+        let held = sqlx::query(&format!(
+            "{} leads SET state = 'held' WHERE id IN (
                  SELECT id FROM (
                      SELECT l.id, SUM(t.credits_per_lead) OVER (ORDER BY l.id) AS running
                      FROM leads l JOIN clay_tables t ON t.id = l.table_id
@@ -504,7 +514,8 @@ pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64,
                  ) AS ordered
                  WHERE running > $2
              )",
-        )
+            db.update_many()
+        ))
         .bind(id)
         .bind(credits)
         .execute(&mut *tx)

@@ -153,6 +153,20 @@ impl Db {
         })
     }
 
+    /// How an `UPDATE` of many leads begins inside a transaction. SQLite keeps a statement
+    /// journal for a statement that changes several rows and could abort half-way (as any
+    /// `UPDATE` of a table with NOT NULL columns could), so as to undo only that statement: a
+    /// copy of every page it changes, written to a temporary file before the change. `OR IGNORE`
+    /// lets no row abort it, so no journal is kept (queueing an import of 891,222 leads:
+    /// docs/BENCHMARKS.md). The updates that use it change no unique column and set no NULL, so
+    /// they skip no row.
+    pub fn update_many(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "UPDATE OR IGNORE",
+            Db::Postgres(_) => "UPDATE",
+        }
+    }
+
     /// Begins a transaction that the caller commits (or drops, to roll it back).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
