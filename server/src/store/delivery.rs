@@ -785,9 +785,10 @@ pub async fn set_priority(db: &Db, import_id: i64, rank: i64) -> Result<(), sqlx
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         sqlx::query("UPDATE imports SET priority = $2 WHERE id = $1").bind(import_id).bind(rank).execute(&mut *tx).await?;
-        sqlx::query(
-            "UPDATE leads SET priority = $2 WHERE import_id = $1 AND state NOT IN ('delivered', 'dead', 'cancelled')",
-        )
+        sqlx::query(&format!(
+            "{} leads SET priority = $2 WHERE import_id = $1 AND state NOT IN ('delivered', 'dead', 'cancelled')",
+            db.update_many()
+        ))
         .bind(import_id)
         .bind(rank)
         .execute(&mut *tx)

@@ -82,9 +82,11 @@ pub async fn write_batch(
     // A duplicate is skipped, not an error. `ON CONFLICT` names only the unique key, so on
     // SQLite a 500-row INSERT could still abort half-way (on a NOT NULL column), and SQLite keeps
     // a statement journal for that: a copy of every index page the statement touches, written
-    // to a temporary file before the change, 4.3 of the 5.7 GB that 1,000,000 rows wrote
-    // (docs/BENCHMARKS.md). `OR IGNORE` lets no row abort the statement, so no journal is kept.
-    // No value bound below is ever NULL: the only rows it skips are duplicates.
+    // to a temporary file before the change. Writing the rows of 1,000,000 wrote 5.7 GB with it,
+    // 1.4 GB without (docs/BENCHMARKS.md). `OR IGNORE` lets no row abort the statement, so no
+    // journal is kept. `leads` has no CHECK, and every NOT NULL column below is bound a Rust
+    // value, never NULL (only `table_id`, nullable, can be): the only rows it skips are
+    // duplicates.
     let (insert_into, on_duplicate) = match tx {
         Tx::Sqlite(_) => ("INSERT OR IGNORE INTO", ""),
         Tx::Postgres(_) => ("INSERT INTO", " ON CONFLICT (workspace_id, dedupe_key) DO NOTHING"),

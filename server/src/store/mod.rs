@@ -102,15 +102,16 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    // 64 MB of page cache (SQLite's default is 2 MB): an import's dedupe index
-                    // is written at random places, and a small cache turns that into disk reads.
                     // 16 KB pages (SQLite's default is 4 KB) for a new file: a lead's row is about
                     // 450 bytes, and an import appends hundreds of thousands of them, then rewrites
                     // them all once to queue them. 1,000,000 rows through the API: 8.6–8.9 s with
                     // 4 KB pages, 6.6–6.7 s with 16 KB, delivery unchanged (docs/BENCHMARKS.md).
-                    // Larger pages were faster still but passed the 200 MB memory target.
-                    // A file that exists keeps its page size (WAL fixes it): docs/DEPLOY.md.
+                    // Larger pages were faster still, but 32 KB came near the 200 MB memory target
+                    // (193 MB) and 64 KB passed it. A file that has tables keeps its page size (only
+                    // a VACUUM outside WAL mode changes it): README says how to convert one.
                     .page_size(PAGE_SIZE)
+                    // 64 MB of page cache (SQLite's default is 2 MB): an import's dedupe index
+                    // is written at random places, and a small cache turns that into disk reads.
                     .pragma("cache_size", "-65536")
                     // A statement's time includes waiting for the write lock, which an import
                     // holds for up to a second at a time by design (`ingest::COMMIT_AFTER`):
