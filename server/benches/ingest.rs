@@ -228,7 +228,8 @@ fn kiln_import(kiln: &Path, csv: &Path, dir: &Path) -> (Import, serde_json::Valu
             .unwrap_or(0)
     };
     let peak_kb = proc_field("status", "VmHWM:");
-    // Bytes the server handed to write(2): the database file, its WAL and any temporary files.
+    // Bytes the server handed to write(2): the database file, its WAL, any temporary files (and
+    // its few HTTP answers).
     let written = proc_field("io", "wchar:");
     let _ = server.kill();
     let _ = server.wait();

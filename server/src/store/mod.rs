@@ -31,7 +31,7 @@ use sqlx::{
 };
 use std::{str::FromStr, time::Duration};
 
-/// The page size of a new SQLite database.
+/// The page size of a new SQLite database (a file that exists keeps its own).
 pub const PAGE_SIZE: u32 = 16 * 1024;
 
 /// When an SQLite statement is logged as slow.
