@@ -228,21 +228,21 @@ pub async fn heartbeat(db: &Db, id: i64, now: i64) -> Result<bool, sqlx::Error> 
         .map(|done| done.rows_affected() == 1))
 }
 
+/// Ends an import still arriving ($1) as $2, with the error $3, at $4; one ended meanwhile keeps
+/// its state and error.
+const END_ARRIVING: &str =
+    "UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1 AND state = 'receiving'";
+/// Deletes every lead of the import $1, so that its rows can be imported again.
+const DISCARD_LEADS: &str = "DELETE FROM leads WHERE import_id = $1";
+
 /// Ends an import that will not be delivered (as `state`, with `error`) and discards its leads,
 /// in one transaction, so that the same rows can be imported again; the import keeps its counts.
 /// An import ended meanwhile ([`end_stale`]) keeps its state and error.
 pub async fn discard(db: &Db, id: i64, state: ImportState, error: &str, now: i64) -> Result<u64, sqlx::Error> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE imports SET state = $2, error = $3, finished_at = $4 WHERE id = $1 AND state = 'receiving'")
-            .bind(id)
-            .bind(state.as_str())
-            .bind(error)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let discarded =
-            sqlx::query("DELETE FROM leads WHERE import_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(END_ARRIVING).bind(id).bind(state.as_str()).bind(error).bind(now).execute(&mut *tx).await?;
+        let discarded = sqlx::query(DISCARD_LEADS).bind(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok::<_, sqlx::Error>(discarded)
     })
@@ -280,14 +280,14 @@ pub async fn end_stale(db: &Db, stale_before: i64, error: &str, now: i64) -> Res
         let ids: Vec<(i64,)> = sqlx::query_as(stale).bind(stale_before).fetch_all(&mut *tx).await?;
         let mut ended = Vec::with_capacity(ids.len());
         for (id,) in ids {
-            sqlx::query("UPDATE imports SET state = 'failed', error = $2, finished_at = $3 WHERE id = $1")
+            sqlx::query(END_ARRIVING)
                 .bind(id)
+                .bind(ImportState::Failed.as_str())
                 .bind(error)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            let discarded =
-                sqlx::query("DELETE FROM leads WHERE import_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            let discarded = sqlx::query(DISCARD_LEADS).bind(id).execute(&mut *tx).await?.rows_affected();
             ended.push((id, discarded));
         }
         tx.commit().await?;
