@@ -26,12 +26,13 @@ fn main() {
     let floor = sqlite_import(&csv, &dir.path().join("floor.db"));
     println!("sqlite3 .import: {:.2} s, {:.0} rows/s", floor.as_secs_f64(), ROWS as f64 / floor.as_secs_f64());
 
-    let (Import { elapsed, peak_kb, written }, import) = kiln_import(&kiln, &csv, dir.path());
+    let (Import { elapsed, peak_kb, after_kb, written }, import) = kiln_import(&kiln, &csv, dir.path());
     println!(
-        "kiln HTTP API: {:.2} s, {:.0} rows/s (target ≥ 250,000), peak RSS {:.0} MB (target < 200 MB), {:.2} GB written",
+        "kiln HTTP API: {:.2} s, {:.0} rows/s (target ≥ 250,000), peak RSS {:.0} MB (target < 200 MB), {:.0} MB after, {:.2} GB written",
         elapsed.as_secs_f64(),
         ROWS as f64 / elapsed.as_secs_f64(),
         peak_kb as f64 / 1024.0,
+        after_kb as f64 / 1024.0,
         written as f64 / 1e9
     );
     println!(
@@ -155,6 +156,8 @@ fn sqlite_import(csv: &Path, db: &Path) -> Duration {
 struct Import {
     elapsed: Duration,
     peak_kb: u64,
+    /// What the server holds once the import has answered.
+    after_kb: u64,
     written: u64,
 }
 
@@ -228,10 +231,11 @@ fn kiln_import(kiln: &Path, csv: &Path, dir: &Path) -> (Import, serde_json::Valu
             .unwrap_or(0)
     };
     let peak_kb = proc_field("status", "VmHWM:");
+    let after_kb = proc_field("status", "VmRSS:");
     // Bytes the server handed to write(2): the database file, its WAL, any temporary files (and
     // its few HTTP answers).
     let written = proc_field("io", "wchar:");
     let _ = server.kill();
     let _ = server.wait();
-    (Import { elapsed: result.0, peak_kb, written }, result.1)
+    (Import { elapsed: result.0, peak_kb, after_kb, written }, result.1)
 }
