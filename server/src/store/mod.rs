@@ -37,6 +37,21 @@ pub const PAGE_SIZE: u32 = 16 * 1024;
 /// When an SQLite statement is logged as slow.
 const SLOW_STATEMENT: Duration = Duration::from_secs(3);
 
+/// Page cache of each of the shared pool's eight connections (SQLite's default is 2 MB). Their
+/// statements read a few pages each, or pass over many once (an export, queueing an import),
+/// which a larger cache does not speed up; and a connection's cache lives as long as it does.
+const SHARED_CACHE_KIB: u32 = 8 * 1024;
+
+/// Page cache of a connection of its own (`Db::dedicated`: an import's writer, the delivery
+/// worker): an import's dedupe index is written at random places, and a small cache turns that
+/// into reads.
+const DEDICATED_CACHE_KIB: u32 = 64 * 1024;
+
+/// SQLite's `cache_size` in KiB (a negative value), rather than in pages.
+fn cache_size(kib: u32) -> String {
+    format!("-{kib}")
+}
+
 /// A connection pool to Kiln's database.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -110,9 +125,7 @@ impl Db {
                     // (193 MB) and 64 KB passed it. A file that has tables keeps its page size (only
                     // a VACUUM outside WAL mode changes it): README says how to convert one.
                     .page_size(PAGE_SIZE)
-                    // 64 MB of page cache (SQLite's default is 2 MB): an import's dedupe index
-                    // is written at random places, and a small cache turns that into disk reads.
-                    .pragma("cache_size", "-65536")
+                    .pragma("cache_size", cache_size(SHARED_CACHE_KIB))
                     // A statement's time includes waiting for the write lock, which an import
                     // holds for up to a second at a time by design (`ingest::COMMIT_AFTER`):
                     // sqlx's 1-s default would log every such wait as a slow statement.
@@ -148,11 +161,13 @@ impl Db {
     /// A pool of its own to the same database, for the delivery worker and for each import's
     /// writer: with one SQLite connection, every statement of its user finds the page cache warm
     /// (a connection drops its cache whenever another one wrote) and never queues behind page
-    /// requests.
+    /// requests. Its connections get the larger page cache.
     pub async fn dedicated(&self, connections: u32) -> Result<Db, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(pool) => {
-                Db::Sqlite(sqlite_pool(connections).connect_with(pool.connect_options().as_ref().clone()).await?)
+                let options =
+                    pool.connect_options().as_ref().clone().pragma("cache_size", cache_size(DEDICATED_CACHE_KIB));
+                Db::Sqlite(sqlite_pool(connections).connect_with(options).await?)
             }
             Db::Postgres(pool) => Db::Postgres(
                 PgPoolOptions::new()
