@@ -39,7 +39,9 @@ const SLOW_STATEMENT: Duration = Duration::from_secs(3);
 
 /// Page cache of each of the shared pool's eight connections (SQLite's default is 2 MB). Their
 /// statements read a few pages each, or pass over many once (an export, queueing an import),
-/// which a larger cache does not speed up; and a connection's cache lives as long as it does.
+/// which a larger cache does not speed up; and a connection's cache lives as long as it does, so
+/// 64 MB each could add up to 512 MB. The dashboard's counts at 1,000,000 leads take ~25% longer
+/// than with 64 MB (docs/BENCHMARKS.md).
 const SHARED_CACHE_KIB: u32 = 8 * 1024;
 
 /// Page cache of a connection of its own (`Db::dedicated`: an import's writer, the delivery
