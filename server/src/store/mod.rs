@@ -279,4 +279,19 @@ mod tests {
         assert_eq!(page_size(&old).await, 4096);
         old.ping().await.unwrap();
     }
+
+    #[tokio::test]
+    async fn the_shared_pool_has_a_small_page_cache_and_a_dedicated_one_the_large_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(format!("sqlite://{}", dir.path().join("kiln.db").display()));
+        let cache_kib = |db: Db| async move {
+            let Db::Sqlite(pool) = db else { panic!("an SQLite database") };
+            -sqlx::query_scalar::<_, i64>("PRAGMA cache_size").fetch_one(&pool).await.unwrap()
+        };
+
+        let shared = Db::connect(&url).await.unwrap();
+        let dedicated = shared.dedicated(1).await.unwrap();
+        assert_eq!(cache_kib(dedicated).await, i64::from(DEDICATED_CACHE_KIB));
+        assert_eq!(cache_kib(shared).await, i64::from(SHARED_CACHE_KIB));
+    }
 }
