@@ -249,3 +249,29 @@ test('the imports page refreshes its list while open, and stops its timer once t
   await page.waitForTimeout(7_000);
   expect(refreshes).toBe(left);
 });
+
+test('a new import joins the list above the others, and each row stays with its import', async ({ page }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await page.goto('/imports');
+  await hydrated(page);
+  const upload = async (name: string, email: string) => {
+    await page.getByTestId('file-input').setInputFiles(csvFile(name, `email\n${email}\n`));
+    await page.getByTestId('destination').selectOption({ label: 'Acme EU / Prospects' });
+    await page.getByTestId('upload').click();
+    await expect(page.getByTestId('outcome').getByTestId('count-accepted')).toHaveText('1');
+  };
+  await upload('kept-first.csv', 'kept.first@example.org');
+  const rows = page.getByTestId('imports').locator('tbody tr');
+  await expect(rows.first()).toContainText('kept-first.csv');
+  // The element the operator sees for that import, and may be about to click in.
+  const seen = await rows.first().elementHandle();
+
+  await upload('kept-second.csv', 'kept.second@example.org');
+  await expect(rows.first()).toContainText('kept-second.csv');
+  // Still in the page, one row down, and still about the same import: a list that reused its
+  // rows by position would now show the newest import there.
+  expect(await seen!.evaluate((row) => row.isConnected)).toBe(true);
+  expect(await seen!.textContent()).toContain('kept-first.csv');
+  await expect(rows.nth(1)).toContainText('kept-first.csv');
+});

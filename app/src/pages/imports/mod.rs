@@ -105,7 +105,7 @@ pub async fn queue_held_leads(id: i64, table_id: Option<i64>) -> Result<ImportSu
     respond(services.imports.queue_held(&actor, id, table_id).await)
 }
 
-/// Bumped when an import arrives or changes, so the list reloads.
+/// Bumped when an import arrives or changes, so the list refreshes at once.
 #[derive(Clone, Copy)]
 pub(crate) struct ImportsChanged(pub RwSignal<u32>);
 

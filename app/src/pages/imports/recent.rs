@@ -1,5 +1,9 @@
 //! The recent imports (or those on their way to Clay), with the batch controls of their
 //! delivery, the dead leads of one of them, and the decision an import over budget waits for.
+//!
+//! The list refreshes every few seconds while the page is open. Its rows stay in place and only
+//! their figures change: an operator's click, an open choice or an error notice in a row is
+//! never swept away by a refresh.
 
 use super::{
     ControlImport, DecideImport, ImportsChanged, QueueHeldLeads, RequeueDeadLead, SetImportPriority, dead_leads,
@@ -8,10 +12,11 @@ use super::{
 use crate::{
     components::notice::ErrorNotice,
     domain::{DeliveryCounts, HeldLeads, ImportState, ImportSummary, Priority, Role, format_utc_minutes},
+    error::AppError,
     format::int,
     pages::workspaces::{can, workspaces_overview},
 };
-use leptos::{prelude::*, server_fn::ServerFn};
+use leptos::{prelude::*, server_fn::ServerFn, task::spawn_local};
 
 /// The import whose dead leads are listed below the imports, if one.
 #[derive(Clone, Copy)]
@@ -21,6 +26,14 @@ struct DeadLeadsOf(RwSignal<Option<i64>>);
 #[derive(Clone, Copy)]
 struct HeldLeadsOf(RwSignal<Option<(i64, i64)>>);
 
+/// What the list shows as a whole; rows come and go within it by import.
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Failed,
+    Empty,
+    Listed,
+}
+
 /// The last 50 imports, or with `in_delivery` every import still on its way to Clay.
 #[component]
 pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoView {
@@ -29,18 +42,49 @@ pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoVie
     provide_context(dead_leads_of);
     let held_leads_of = HeldLeadsOf(RwSignal::new(None));
     provide_context(held_leads_of);
-    let imports = Resource::new(
-        move || changed.map(|c| c.0.get()),
-        move |_| async move { if in_delivery { imports_in_delivery().await } else { recent_imports().await } },
-    );
-    // Delivery moves on by itself: refresh the counts every few seconds while the page is open
-    // (and only then: the interval goes with the page).
+    let fetch = move || async move { if in_delivery { imports_in_delivery().await } else { recent_imports().await } };
+    // Rendered on the server and hydrated; later figures come from `latest`.
+    let first = Resource::new(|| (), move |()| fetch());
+    let latest = RwSignal::new(None::<Vec<ImportSummary>>);
+    let refresh_error = RwSignal::new(None::<AppError>);
+    let asked = StoredValue::new(0_u64);
+    let refresh = move || {
+        let ask = asked.get_value() + 1;
+        asked.set_value(ask);
+        spawn_local(async move {
+            let answer = fetch().await;
+            // An older request that answers late must not undo a newer one's figures; a page
+            // that is gone takes no answer.
+            if asked.try_get_value() != Some(ask) {
+                return;
+            }
+            match answer {
+                Ok(list) => {
+                    latest.try_set(Some(list));
+                    refresh_error.try_set(None);
+                }
+                Err(error) => {
+                    refresh_error.try_set(Some(error));
+                }
+            }
+        });
+    };
+    // Delivery moves on by itself: refresh every few seconds while the page is open (and only
+    // then: the interval goes with the page), and at once when an import arrives or changes.
     Effect::new(move |_| {
         if let Some(changed) = changed
             && let Ok(handle) =
                 set_interval_with_handle(move || changed.0.update(|n| *n += 1), std::time::Duration::from_secs(3))
         {
             on_cleanup(move || handle.clear());
+        }
+    });
+    Effect::new(move |ran: Option<()>| {
+        if let Some(changed) = changed {
+            changed.0.track();
+        }
+        if ran.is_some() {
+            refresh();
         }
     });
     let (title, empty) = if in_delivery {
@@ -54,19 +98,47 @@ pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoVie
     view! {
         <div class="card">
             <h2>{title}</h2>
+            {move || refresh_error.get().map(|error| view! { <ErrorNotice error /> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match imports.await {
-                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-imports">{empty}</p> }.into_any(),
-                        Ok(list) => view! {
+                    let (first, failure) = match first.await {
+                        Ok(list) => (Some(list), None),
+                        Err(error) => (None, Some(error)),
+                    };
+                    let list = Memo::new(move |_| latest.get().or_else(|| first.clone()));
+                    let shape = Memo::new(move |_| {
+                        list.with(|list| match list {
+                            None => Shape::Failed,
+                            Some(list) if list.is_empty() => Shape::Empty,
+                            Some(_) => Shape::Listed,
+                        })
+                    });
+                    move || match shape.get() {
+                        Shape::Failed => failure.clone().map(|error| view! { <ErrorNotice error /> }).into_any(),
+                        Shape::Empty => view! { <p class="muted" data-testid="no-imports">{empty}</p> }.into_any(),
+                        Shape::Listed => view! {
                             <div class="table-scroll">
                                 <table class="table" data-testid="imports">
                                     <thead><tr>
                                         <th>"#"</th><th>"File"</th><th>"State"</th><th>"Rows"</th><th>"Accepted"</th>
                                         <th>"Rejected"</th><th>"Duplicates"</th><th>"Delivery"</th><th>"Priority"</th><th>"When"</th>
                                     </tr></thead>
-                                    <tbody>{list.into_iter().map(|import| view! { <ImportRow import /> }).collect_view()}</tbody>
+                                    <tbody>
+                                        <For
+                                            each=move || list.get().unwrap_or_default()
+                                            key=|import| import.id
+                                            children=move |import| {
+                                                let id = import.id;
+                                                // Kept when the import leaves the list, for the moment its row takes to go.
+                                                let import = Memo::new(move |before: Option<&ImportSummary>| {
+                                                    list.with(|list| list.iter().flatten().find(|i| i.id == id).cloned())
+                                                        .or_else(|| before.cloned())
+                                                        .unwrap_or_else(|| import.clone())
+                                                });
+                                                view! { <ImportRow import /> }
+                                            }
+                                        />
+                                    </tbody>
                                 </table>
                             </div>
                         }.into_any(),
@@ -80,32 +152,42 @@ pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoVie
 }
 
 #[component]
-fn ImportRow(import: ImportSummary) -> impl IntoView {
-    let id = import.id;
-    let counts = import.counts;
-    let state = import.state;
+fn ImportRow(import: Memo<ImportSummary>) -> impl IntoView {
+    let (id, workspace) = import.with_untracked(|i| (i.id, i.workspace_id));
+    let state = Memo::new(move |_| import.with(|i| i.state));
+    let counts = Memo::new(move |_| import.with(|i| i.counts));
+    let priority = Memo::new(move |_| import.with(|i| i.priority));
+    let filename =
+        import.with_untracked(|i| i.filename.clone().unwrap_or_else(|| format!("{} via {}", i.format, i.source)));
     view! {
         <tr data-import=id.to_string()>
             <td>{id}</td>
-            <td>{import.filename.unwrap_or_else(|| format!("{} via {}", import.format, import.source))}</td>
+            <td>{filename}</td>
             <td>
-                <span class=format!("badge state-{}", state.as_str())>{state.as_str().replace('_', " ")}</span>
-                {import.error.map(|e| view! { <div class="muted small">{e}</div> })}
-                {(state == ImportState::AwaitingDecision).then(|| view! { <Decision id estimated=import.estimated_credits /> })}
+                <span class=move || format!("badge state-{}", state.get().as_str())>{move || state.get().as_str().replace('_', " ")}</span>
+                {move || import.with(|i| i.error.clone()).map(|e| view! { <div class="muted small">{e}</div> })}
+                {move || (state.get() == ImportState::AwaitingDecision)
+                    .then(|| view! { <Decision id estimated=import.with_untracked(|i| i.estimated_credits) /> })}
             </td>
-            <td>{int(counts.rows)}</td>
-            <td>{int(counts.accepted)}{(counts.held > 0).then(|| format!(" ({} held)", int(counts.held)))}</td>
+            <td>{move || int(counts.get().rows)}</td>
+            <td>{move || {
+                let counts = counts.get();
+                format!("{}{}", int(counts.accepted), if counts.held > 0 { format!(" ({} held)", int(counts.held)) } else { String::new() })
+            }}</td>
             <td>
-                {if counts.rejected > 0 {
-                    view! { <a href=format!("/imports/{id}/rejects.csv") rel="external" download="">{int(counts.rejected)}</a> }.into_any()
-                } else {
-                    view! { "0" }.into_any()
+                {move || {
+                    let rejected = counts.get().rejected;
+                    if rejected > 0 {
+                        view! { <a href=format!("/imports/{id}/rejects.csv") rel="external" download="">{int(rejected)}</a> }.into_any()
+                    } else {
+                        view! { "0" }.into_any()
+                    }
                 }}
             </td>
-            <td>{int(counts.duplicates)}</td>
-            <td><Delivery id workspace=import.workspace_id state delivery=import.delivery accepted=counts.accepted /></td>
-            <td><PriorityChoice id state priority=import.priority /></td>
-            <td>{format_utc_minutes(import.created_at)}</td>
+            <td>{move || int(counts.get().duplicates)}</td>
+            <td><Delivery id workspace import /></td>
+            <td>{move || view! { <PriorityChoice id state=state.get() priority=priority.get() /> }}</td>
+            <td>{format_utc_minutes(import.with_untracked(|i| i.created_at))}</td>
         </tr>
     }
 }
@@ -114,7 +196,7 @@ fn ImportRow(import: ImportSummary) -> impl IntoView {
 #[component]
 pub(super) fn Decision(id: i64, estimated: f64) -> impl IntoView {
     let decide = ServerAction::<DecideImport>::new();
-    reload_after(decide);
+    refresh_after(decide);
     if !can(Role::Operator) {
         return view! { <span class="muted small">"waits for an operator"</span> }.into_any();
     }
@@ -133,36 +215,83 @@ pub(super) fn Decision(id: i64, estimated: f64) -> impl IntoView {
     .into_any()
 }
 
+/// Which of an import's batch controls apply: they change with its state, far less often than
+/// its figures.
+#[derive(Clone, Copy, PartialEq)]
+struct Controls {
+    pause: bool,
+    resume: bool,
+    stop: bool,
+    requeue_dead: bool,
+    send_held: bool,
+    see_dead: bool,
+    download: bool,
+}
+
+impl Controls {
+    fn of(state: ImportState, delivery: &DeliveryCounts) -> Self {
+        // A finished import stays `queued`: its controls go once nothing is left to pause or stop.
+        let sending = delivery.queued + delivery.in_flight + delivery.retrying + delivery.waiting;
+        let left = sending + delivery.paused + delivery.held;
+        Self {
+            pause: state == ImportState::Queued && sending > 0,
+            resume: state == ImportState::Paused,
+            stop: state.sends_leads() && left > 0,
+            requeue_dead: delivery.dead > 0 && state.sends_leads(),
+            send_held: delivery.held > 0 && state.sends_leads(),
+            see_dead: delivery.dead > 0,
+            download: delivery.delivered + delivery.dead > 0,
+        }
+    }
+}
+
 /// Where the import's leads stand on their way to Clay, with the batch controls.
 #[component]
-fn Delivery(id: i64, workspace: i64, state: ImportState, delivery: DeliveryCounts, accepted: u64) -> impl IntoView {
+fn Delivery(id: i64, workspace: i64, import: Memo<ImportSummary>) -> impl IntoView {
     let control = ServerAction::<ControlImport>::new();
-    reload_after(control);
+    refresh_after(control);
+    let delivery = Memo::new(move |_| import.with(|i| i.delivery));
+    let accepted = Memo::new(move |_| import.with(|i| i.counts.accepted));
+    let controls = Memo::new(move |_| import.with(|i| Controls::of(i.state, &i.delivery)));
     // Held leads (no routing rule took them, or beyond the budget) and stopped ones are accepted
     // but not on their way to Clay.
-    let to_send = accepted.saturating_sub(delivery.held + delivery.cancelled);
-    let percent = if to_send == 0 { 0.0 } else { delivery.delivered as f64 * 100.0 / to_send as f64 };
-    let progress = if to_send == 0 && delivery.held > 0 {
-        "nothing on its way: every lead is held".to_owned()
-    } else {
-        format!("{} of {} delivered", int(delivery.delivered), int(to_send))
+    let to_send = move || accepted.get().saturating_sub(delivery.with(|d| d.held + d.cancelled));
+    let percent = move || {
+        let to_send = to_send();
+        let delivered = delivery.with(|d| d.delivered);
+        let percent = if to_send == 0 { 0.0 } else { delivered as f64 * 100.0 / to_send as f64 };
+        format!("{percent:.1}")
     };
-    let parts: Vec<String> = [
-        ("in flight", delivery.in_flight),
-        ("queued", delivery.queued),
-        ("retrying", delivery.retrying),
-        ("waiting", delivery.waiting),
-        ("paused", delivery.paused),
-        ("dead", delivery.dead),
-        ("stopped", delivery.cancelled),
-        ("held", delivery.held),
-        ("called back", delivery.called_back),
-        ("no callback", delivery.no_callback),
-    ]
-    .into_iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(label, n)| format!("{} {label}", int(n)))
-    .collect();
+    let progress = move || {
+        let to_send = to_send();
+        delivery.with(|d| {
+            if to_send == 0 && d.held > 0 {
+                "nothing on its way: every lead is held".to_owned()
+            } else {
+                format!("{} of {} delivered", int(d.delivered), int(to_send))
+            }
+        })
+    };
+    let parts = move || {
+        let d = delivery.get();
+        [
+            ("in flight", d.in_flight),
+            ("queued", d.queued),
+            ("retrying", d.retrying),
+            ("waiting", d.waiting),
+            ("paused", d.paused),
+            ("dead", d.dead),
+            ("stopped", d.cancelled),
+            ("held", d.held),
+            ("called back", d.called_back),
+            ("no callback", d.no_callback),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(label, n)| format!("{} {label}", int(n)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+    };
     let button = move |label: &'static str, action: &'static str| {
         view! {
             <button type="button" class="small" data-action=action
@@ -170,52 +299,48 @@ fn Delivery(id: i64, workspace: i64, state: ImportState, delivery: DeliveryCount
         }
     };
     let operator = can(Role::Operator);
-    // A finished import stays `queued`: its controls go once nothing is left to pause or stop.
-    let sending = delivery.queued + delivery.in_flight + delivery.retrying + delivery.waiting;
-    let left = sending + delivery.paused + delivery.held;
+    let held_leads_of = use_context::<HeldLeadsOf>();
+    let dead_leads_of = use_context::<DeadLeadsOf>();
     view! {
         <div class="delivery" data-testid="delivery">
-            <progress max="100" value=format!("{percent:.1}")></progress>
+            <progress max="100" value=percent></progress>
             <div class="small" data-testid="delivered">{progress}</div>
-            <div class="muted small" data-testid="delivery-parts">{parts.join(" · ")}</div>
-            {(delivery.delivered + delivery.dead > 0).then(|| view! {
+            <div class="muted small" data-testid="delivery-parts">{parts}</div>
+            {move || controls.get().download.then(|| view! {
                 <a class="small" href=format!("/imports/{id}/leads.csv") rel="external" download="" data-testid="download-leads">
                     "Download enriched leads (CSV)"
                 </a>
             })}
-            {operator.then(|| view! {
-                <div class="controls">
-                    {(state == ImportState::Queued && sending > 0).then(|| button("Pause", "pause"))}
-                    {(state == ImportState::Paused).then(|| button("Resume", "resume"))}
-                    {(state.sends_leads() && left > 0).then(|| button("Stop delivery", "cancel"))}
-                    {(delivery.dead > 0 && state.sends_leads()).then(|| button("Requeue dead", "requeue_dead"))}
-                </div>
+            {move || {
+                let shown = controls.get();
+                operator.then(|| view! {
+                    <div class="controls">
+                        {shown.pause.then(|| button("Pause", "pause"))}
+                        {shown.resume.then(|| button("Resume", "resume"))}
+                        {shown.stop.then(|| button("Stop delivery", "cancel"))}
+                        {shown.requeue_dead.then(|| button("Requeue dead", "requeue_dead"))}
+                    </div>
+                })
+            }}
+            {move || (operator && controls.get().send_held).then(|| view! {
+                <button type="button" class="small link" data-testid="show-held-leads"
+                    on:click=move |_| { if let Some(of) = held_leads_of { of.0.set(Some((id, workspace))); } }>
+                    {move || format!("Send the {} held…", int(delivery.with(|d| d.held)))}
+                </button>
             })}
-            {(operator && delivery.held > 0 && state.sends_leads()).then(|| {
-                let held_leads_of = use_context::<HeldLeadsOf>();
-                view! {
-                    <button type="button" class="small link" data-testid="show-held-leads"
-                        on:click=move |_| { if let Some(of) = held_leads_of { of.0.set(Some((id, workspace))); } }>
-                        {format!("Send the {} held…", int(delivery.held))}
-                    </button>
-                }
-            })}
-            {(delivery.dead > 0).then(|| {
-                let dead_leads_of = use_context::<DeadLeadsOf>();
-                view! {
-                    <button type="button" class="small link" data-testid="show-dead-leads"
-                        on:click=move |_| { if let Some(of) = dead_leads_of { of.0.set(Some(id)); } }>
-                        {format!("See the {} dead", int(delivery.dead))}
-                    </button>
-                }
+            {move || controls.get().see_dead.then(|| view! {
+                <button type="button" class="small link" data-testid="show-dead-leads"
+                    on:click=move |_| { if let Some(of) = dead_leads_of { of.0.set(Some(id)); } }>
+                    {move || format!("See the {} dead", int(delivery.with(|d| d.dead)))}
+                </button>
             })}
             {move || control.value().get().and_then(|r| r.err()).map(|error| view! { <ErrorNotice error /> })}
         </div>
     }
 }
 
-/// Reloads the list once `action` has changed an import.
-fn reload_after<S>(action: ServerAction<S>)
+/// Refreshes the list once `action` has changed an import.
+fn refresh_after<S>(action: ServerAction<S>)
 where
     S: ServerFn<Output = ImportSummary> + Clone + Send + Sync + 'static,
     S::Error: Send + Sync + 'static,
@@ -230,13 +355,12 @@ where
     });
 }
 
-/// The import's priority; operators change it while its leads are still to be sent. Radio
-/// buttons rather than a drop-down: the list re-renders every few seconds, which would close an
-/// open drop-down under the operator's pointer.
+/// The import's priority; operators change it, with one click, while its leads are still to be
+/// sent.
 #[component]
 fn PriorityChoice(id: i64, state: ImportState, priority: Priority) -> impl IntoView {
     let change = ServerAction::<SetImportPriority>::new();
-    reload_after(change);
+    refresh_after(change);
     if !can(Role::Operator)
         || !matches!(state, ImportState::Queued | ImportState::Paused | ImportState::AwaitingDecision)
     {
@@ -265,7 +389,7 @@ fn PriorityChoice(id: i64, state: ImportState, priority: Priority) -> impl IntoV
 #[component]
 fn DeadLeads(id: i64) -> impl IntoView {
     let requeue = ServerAction::<RequeueDeadLead>::new();
-    reload_after(requeue);
+    refresh_after(requeue);
     let leads = Resource::new(move || requeue.version().get(), move |_| dead_leads(id));
     let operator = can(Role::Operator);
     let dead_leads_of = use_context::<DeadLeadsOf>();
@@ -331,7 +455,7 @@ fn DeadLeads(id: i64) -> impl IntoView {
 #[component]
 fn HeldLeads(id: i64, workspace: i64) -> impl IntoView {
     let send = ServerAction::<QueueHeldLeads>::new();
-    reload_after(send);
+    refresh_after(send);
     // Counted again once some were sent.
     let facts = Resource::new(
         move || send.version().get(),
