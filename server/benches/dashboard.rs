@@ -3,7 +3,8 @@
 //! Measures, on SQLite: the snapshot the dashboard task computes every 2 s (its cost does not
 //! depend on how many people watch), and the requests a person's browser makes: the home page
 //! (server-rendered, with the alert banner), the dashboard server function, the webhooks and
-//! budgets pages' server functions (the budgets roll-up holds a year of 20 tables' days), and the
+//! budgets pages' server functions (the budgets roll-up holds a year of 20 tables' days), the
+//! imports and deliveries pages' lists (each import with its leads counted per state), and the
 //! first event of the live stream. 200 requests each; p50 and p95.
 
 mod common;
@@ -131,6 +132,8 @@ async fn main() {
         ("load_webhooks", "webhooks"),
         ("load_budgets", "budgets"),
         ("open_alerts", "alerts"),
+        ("recent_imports", "imports page's list (every 3 s while open)"),
+        ("imports_in_delivery", "deliveries page's list (every 3 s while open)"),
     ] {
         let path = server_fn_path(name);
         let mut times = Vec::new();

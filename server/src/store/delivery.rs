@@ -542,9 +542,13 @@ pub async fn record(db: &Db, results: &[(Claimed, Verdict)], now: i64) -> Result
 /// A delivered lead `l` of table `t` that Clay has not called back within the table's deadline,
 /// as of the bound parameter `now_param`.
 pub(super) fn missing_callback(now_param: &str) -> String {
-    format!(
-        "l.state = 'delivered' AND l.callback_at IS NULL AND l.delivered_at <= {now_param} - t.callback_timeout_mins * 60000"
-    )
+    format!("l.state = 'delivered' AND l.callback_at IS NULL AND {}", callback_overdue(now_param))
+}
+
+/// A lead `l` of table `t` delivered longer ago than the table's callback deadline, as of the
+/// bound parameter `now_param`.
+fn callback_overdue(now_param: &str) -> String {
+    format!("l.delivered_at <= {now_param} - t.callback_timeout_mins * 60000")
 }
 
 /// The first instant of `now`'s minute (unix ms), the key of the dashboard's roll-ups.
@@ -730,23 +734,33 @@ pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Err
         }
     }
     if counts.delivered > 0 {
-        // "No callback": delivered longer ago than the table's deadline, and Clay never called.
-        let sql = format!(
-            "SELECT SUM(CASE WHEN l.callback_at IS NOT NULL THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN {} THEN 1 ELSE 0 END)
-             FROM leads l JOIN clay_tables t ON t.id = l.table_id
-             WHERE l.import_id = $1 AND l.state = 'delivered'",
-            missing_callback("$2")
-        );
-        let (called_back, missing): (Option<i64>, Option<i64>) = on_db!(db, pool => sqlx::query_as(&sql)
+        let sql = awaiting_callbacks(db);
+        let (awaiting, missing): (i64, Option<i64>) = on_db!(db, pool => sqlx::query_as(&sql)
         .bind(import_id)
         .bind(super::now_millis())
         .fetch_one(pool)
         .await)?;
-        counts.called_back = u64::try_from(called_back.unwrap_or(0)).unwrap_or(0);
+        counts.called_back = counts.delivered.saturating_sub(u64::try_from(awaiting).unwrap_or(0));
         counts.no_callback = u64::try_from(missing.unwrap_or(0)).unwrap_or(0);
     }
     Ok(counts)
+}
+
+/// How many of an import's (`$1`) delivered leads still await their callback, and how many of
+/// those are past their table's deadline as of `$2`; the others were called back. Only the index
+/// of leads awaiting their callback is read: SQLite's planner would rather take `leads_import`
+/// (import, state) and read every delivered lead's row, on each refresh of the imports page.
+fn awaiting_callbacks(db: &Db) -> String {
+    let index = match db {
+        Db::Sqlite(_) => " INDEXED BY leads_awaiting_callback",
+        Db::Postgres(_) => "",
+    };
+    format!(
+        "SELECT COUNT(*), SUM(CASE WHEN {} THEN 1 ELSE 0 END)
+         FROM leads l{index} JOIN clay_tables t ON t.id = l.table_id
+         WHERE l.import_id = $1 AND l.state = 'delivered' AND l.callback_at IS NULL",
+        callback_overdue("$2")
+    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -927,4 +941,27 @@ pub async fn apply_callback(
         tx.commit().await?;
         Ok::<_, sqlx::Error>(CallbackResult::Applied)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+
+    #[tokio::test]
+    async fn an_import_s_callbacks_are_counted_from_an_index_without_reading_its_leads() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(format!("sqlite://{}", dir.path().join("kiln.db").display()));
+        let db = Db::connect(&url).await.unwrap();
+        let Db::Sqlite(pool) = &db else { unreachable!() };
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", awaiting_callbacks(&db)))
+                .bind(1_i64)
+                .bind(0_i64)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        let leads = &plan.iter().find(|(.., detail)| detail.contains(" l ")).unwrap().3;
+        assert!(leads.contains("USING COVERING INDEX leads_awaiting_callback (import_id=?)"), "{plan:?}");
+    }
 }
