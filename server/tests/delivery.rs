@@ -961,6 +961,14 @@ async fn the_export_has_each_lead_its_state_and_enrichment_and_flags_missing_cal
     sqlx::query("UPDATE leads SET delivered_at = delivered_at - 600000").execute(&pool).await.unwrap();
     let d = delivery(&api, import).await;
     assert_eq!((n(&d, "called_back"), n(&d, "no_callback")), (1, 2), "{d}");
+    // A list counts all the imports it shows together, each on its own.
+    let fresh = api.csv(table, leads(2, "y")).await["id"].as_i64().unwrap();
+    let list = api.get("/api/v1/imports").await;
+    let listed = |id: i64| list.as_array().unwrap().iter().find(|i| i["id"] == id).unwrap()["delivery"].clone();
+    let d = listed(import);
+    assert_eq!((n(&d, "delivered"), n(&d, "called_back"), n(&d, "no_callback")), (3, 1, 2), "{d}");
+    let d = listed(fresh);
+    assert_eq!((n(&d, "queued"), n(&d, "delivered"), n(&d, "called_back")), (2, 0, 0), "{d}");
 
     let export = api.text(&format!("/api/v1/imports/{import}/leads.csv")).await;
     let mut lines = export.lines();

@@ -710,15 +710,25 @@ pub async fn budget_snapshot(db: &Db, workspace_id: i64, now: i64) -> Result<Bud
     })
 }
 
+/// Where an import's leads stand on their way to Clay.
 pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Error> {
-    let rows: Vec<(String, i64)> = on_db!(db, pool => sqlx::query_as(
-        "SELECT state, COUNT(*) FROM leads WHERE import_id = $1 GROUP BY state",
-    )
-    .bind(import_id)
-    .fetch_all(pool)
-    .await)?;
-    let mut counts = DeliveryCounts::default();
-    for (state, n) in rows {
+    Ok(counts_of(db, &[import_id]).await?.remove(&import_id).unwrap_or_default())
+}
+
+/// Where the leads of each of `import_ids` stand, in two statements however many imports: the
+/// imports and deliveries pages ask for a whole list every few seconds.
+pub async fn counts_of(db: &Db, import_ids: &[i64]) -> Result<BTreeMap<i64, DeliveryCounts>, sqlx::Error> {
+    let mut all: BTreeMap<i64, DeliveryCounts> = import_ids.iter().map(|id| (*id, DeliveryCounts::default())).collect();
+    if import_ids.is_empty() {
+        return Ok(all);
+    }
+    let sql = format!(
+        "SELECT import_id, state, COUNT(*) FROM leads WHERE {} GROUP BY import_id, state",
+        ids_in("import_id", import_ids)
+    );
+    let rows: Vec<(i64, String, i64)> = on_db!(db, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+    for (import_id, state, n) in rows {
+        let Some(counts) = all.get_mut(&import_id) else { continue };
         let n = u64::try_from(n).unwrap_or(0);
         match state.as_str() {
             "queued" => counts.queued += n,
@@ -733,33 +743,43 @@ pub async fn counts(db: &Db, import_id: i64) -> Result<DeliveryCounts, sqlx::Err
             _ => {}
         }
     }
-    if counts.delivered > 0 {
-        let sql = awaiting_callbacks(db);
-        let (awaiting, missing): (i64, Option<i64>) = on_db!(db, pool => sqlx::query_as(&sql)
-        .bind(import_id)
-        .bind(super::now_millis())
-        .fetch_one(pool)
-        .await)?;
-        counts.called_back = counts.delivered.saturating_sub(u64::try_from(awaiting).unwrap_or(0));
-        counts.no_callback = u64::try_from(missing.unwrap_or(0)).unwrap_or(0);
+    // Delivered leads were called back unless they still await it.
+    let mut delivered = Vec::new();
+    for (import_id, counts) in &mut all {
+        if counts.delivered > 0 {
+            counts.called_back = counts.delivered;
+            delivered.push(*import_id);
+        }
     }
-    Ok(counts)
+    if !delivered.is_empty() {
+        let sql = awaiting_callbacks(db, &delivered);
+        let rows: Vec<(i64, i64, Option<i64>)> =
+            on_db!(db, pool => sqlx::query_as(&sql).bind(super::now_millis()).fetch_all(pool).await)?;
+        for (import_id, awaiting, missing) in rows {
+            let Some(counts) = all.get_mut(&import_id) else { continue };
+            counts.called_back = counts.delivered.saturating_sub(u64::try_from(awaiting).unwrap_or(0));
+            counts.no_callback = u64::try_from(missing.unwrap_or(0)).unwrap_or(0);
+        }
+    }
+    Ok(all)
 }
 
-/// How many of an import's (`$1`) delivered leads still await their callback, and how many of
-/// those are past their table's deadline as of `$2`; the others were called back. Only the index
-/// of leads awaiting their callback is read: SQLite's planner would rather take `leads_import`
-/// (import, state) and read every delivered lead's row, on each refresh of the imports page.
-fn awaiting_callbacks(db: &Db) -> String {
+/// For each of `import_ids`, how many of its delivered leads still await their callback, and how
+/// many of those are past their table's deadline as of `$1`. Only the index of leads awaiting
+/// their callback is read: SQLite's planner would rather take `leads_import` (import, state)
+/// and read every delivered lead's row, on each refresh of the imports page.
+fn awaiting_callbacks(db: &Db, import_ids: &[i64]) -> String {
     let index = match db {
         Db::Sqlite(_) => " INDEXED BY leads_awaiting_callback",
         Db::Postgres(_) => "",
     };
     format!(
-        "SELECT COUNT(*), SUM(CASE WHEN {} THEN 1 ELSE 0 END)
+        "SELECT l.import_id, COUNT(*), SUM(CASE WHEN {} THEN 1 ELSE 0 END)
          FROM leads l{index} JOIN clay_tables t ON t.id = l.table_id
-         WHERE l.import_id = $1 AND l.state = 'delivered' AND l.callback_at IS NULL",
-        callback_overdue("$2")
+         WHERE {} AND l.state = 'delivered' AND l.callback_at IS NULL
+         GROUP BY l.import_id",
+        callback_overdue("$1"),
+        ids_in("l.import_id", import_ids)
     )
 }
 
@@ -949,14 +969,13 @@ mod tests {
     use crate::config::DatabaseUrl;
 
     #[tokio::test]
-    async fn an_import_s_callbacks_are_counted_from_an_index_without_reading_its_leads() {
+    async fn imports_callbacks_are_counted_from_an_index_without_reading_their_leads() {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::Sqlite(format!("sqlite://{}", dir.path().join("kiln.db").display()));
         let db = Db::connect(&url).await.unwrap();
         let Db::Sqlite(pool) = &db else { unreachable!() };
         let plan: Vec<(i64, i64, i64, String)> =
-            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", awaiting_callbacks(&db)))
-                .bind(1_i64)
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", awaiting_callbacks(&db, &[1, 2])))
                 .bind(0_i64)
                 .fetch_all(pool)
                 .await

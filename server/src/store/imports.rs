@@ -161,11 +161,11 @@ pub async fn in_delivery(db: &Db, limit: i64) -> Result<Vec<ImportSummary>, sqlx
 
 /// Summaries of `rows` with their leads counted per delivery state.
 async fn with_delivery(db: &Db, rows: Vec<Row>) -> Result<Vec<ImportSummary>, sqlx::Error> {
-    let mut imports = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut summary = row.into_summary(BTreeMap::new());
-        summary.delivery = super::delivery::counts(db, summary.id).await?;
-        imports.push(summary);
+    let mut imports: Vec<ImportSummary> = rows.into_iter().map(|row| row.into_summary(BTreeMap::new())).collect();
+    let ids: Vec<i64> = imports.iter().map(|import| import.id).collect();
+    let mut counts = super::delivery::counts_of(db, &ids).await?;
+    for import in &mut imports {
+        import.delivery = counts.remove(&import.id).unwrap_or_default();
     }
     Ok(imports)
 }
