@@ -29,12 +29,14 @@ build: tools
 test: test-rust test-e2e
 
 # With KILN_TEST_POSTGRES_URL set (CI sets it), the store's suites run a second time on
-# PostgreSQL, each test on a database of its own, with the multi-process tests.
+# PostgreSQL, each test on a database of its own, with the multi-process tests. `--workspace`
+# again, though the suites are the server's: the same features as the first run, so its build
+# is reused rather than the app and server compiled a second time.
 test-rust: rust-tools
 	cargo test --workspace --locked
 	@if [ -n "$${KILN_TEST_POSTGRES_URL:-}" ]; then \
 		echo "== The store's suites again, on PostgreSQL"; \
-		KILN_TEST_STORE=postgres cargo test -p server --locked \
+		KILN_TEST_STORE=postgres cargo test --workspace --locked \
 			--test auth --test ingest --test delivery --test delivery_properties --test planner --test postgres; \
 	else \
 		echo "KILN_TEST_POSTGRES_URL is not set: the PostgreSQL suites are skipped"; \
