@@ -153,7 +153,7 @@ pub(crate) fn RecentImports(#[prop(optional)] in_delivery: bool) -> impl IntoVie
 
 #[component]
 fn ImportRow(import: Memo<ImportSummary>) -> impl IntoView {
-    let (id, workspace) = import.with_untracked(|i| (i.id, i.workspace_id));
+    let id = import.with_untracked(|i| i.id);
     let state = Memo::new(move |_| import.with(|i| i.state));
     let counts = Memo::new(move |_| import.with(|i| i.counts));
     let priority = Memo::new(move |_| import.with(|i| i.priority));
@@ -185,7 +185,7 @@ fn ImportRow(import: Memo<ImportSummary>) -> impl IntoView {
                 }}
             </td>
             <td>{move || int(counts.get().duplicates)}</td>
-            <td><Delivery id workspace import /></td>
+            <td><Delivery import /></td>
             <td>{move || view! { <PriorityChoice id state=state.get() priority=priority.get() /> }}</td>
             <td>{format_utc_minutes(import.with_untracked(|i| i.created_at))}</td>
         </tr>
@@ -247,7 +247,8 @@ impl Controls {
 
 /// Where the import's leads stand on their way to Clay, with the batch controls.
 #[component]
-fn Delivery(id: i64, workspace: i64, import: Memo<ImportSummary>) -> impl IntoView {
+fn Delivery(import: Memo<ImportSummary>) -> impl IntoView {
+    let (id, workspace) = import.with_untracked(|i| (i.id, i.workspace_id));
     let control = ServerAction::<ControlImport>::new();
     refresh_after(control);
     let delivery = Memo::new(move |_| import.with(|i| i.delivery));
