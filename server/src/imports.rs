@@ -65,7 +65,7 @@ pub async fn control(db: &Db, actor: &str, id: i64, control: Control) -> Result<
         Control::Cancel => (
             &[ImportState::Queued, ImportState::Paused, ImportState::AwaitingDecision],
             ImportState::Cancelled,
-            &["queued", "retrying", "waiting", "paused", "pending", "held"],
+            &["queued", "retrying", "waiting", "paused", "staged", "held"],
             "cancelled",
         ),
     };

@@ -1327,7 +1327,7 @@ async fn the_imports_in_delivery_are_those_with_leads_to_send_or_dead_however_ol
         (ids[2], "paused", "delivered", "paused"),
         (ids[3], "cancelled", "dead", "cancelled"),
         (ids[4], "queued", "queued", "in_flight"),
-        (ids[5], "awaiting_decision", "pending", "pending"),
+        (ids[5], "awaiting_decision", "staged", "staged"),
         (ids[6], "queued", "delivered", "retrying"),
         (ids[7], "queued", "waiting", "delivered"),
         (ids[8], "queued", "held", "delivered"),

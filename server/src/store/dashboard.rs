@@ -32,7 +32,7 @@ pub async fn snapshot(db: &Db, now: i64) -> Result<Dashboard, sqlx::Error> {
             "queued" => w.queued += n,
             "in_flight" => w.in_flight += n,
             "retrying" => w.retrying += n,
-            "waiting" | "pending" => w.waiting += n,
+            "waiting" | "staged" => w.waiting += n,
             "paused" => w.paused += n,
             "dead" => w.dead += n,
             "delivered" => w.delivered += n,

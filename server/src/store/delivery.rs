@@ -736,7 +736,7 @@ pub async fn counts_of(db: &Db, import_ids: &[i64]) -> Result<BTreeMap<i64, Deli
             "retrying" => counts.retrying += n,
             "delivered" => counts.delivered += n,
             "dead" => counts.dead += n,
-            "waiting" | "pending" => counts.waiting += n,
+            "waiting" | "staged" => counts.waiting += n,
             "held" => counts.held += n,
             "paused" => counts.paused += n,
             "cancelled" => counts.cancelled += n,

@@ -152,7 +152,7 @@ pub async fn in_delivery(db: &Db, limit: i64) -> Result<Vec<ImportSummary>, sqlx
         "SELECT {COLUMNS} FROM imports
          WHERE state IN ('queued', 'paused')
            AND EXISTS (SELECT 1 FROM leads WHERE leads.import_id = imports.id
-                         AND leads.state IN ('queued', 'in_flight', 'retrying', 'waiting', 'pending', 'paused', 'dead'))
+                         AND leads.state IN ('queued', 'in_flight', 'retrying', 'waiting', 'staged', 'paused', 'dead'))
          ORDER BY id DESC LIMIT $1"
     );
     let rows: Vec<Row> = on_db!(db, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)?;
@@ -196,7 +196,7 @@ pub async fn rejects(db: &Db, id: i64, after_line: i64, limit: i64) -> Result<Ve
 /// failed; a queued import's leads become sendable in the same transaction. `false` (nothing
 /// changed) when it was ended meanwhile ([`end_stale`]).
 pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, now: i64) -> Result<bool, sqlx::Error> {
-    let release = release_pending(db);
+    let release = release_staged(db);
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let finished = sqlx::query(
@@ -295,15 +295,15 @@ pub async fn end_stale(db: &Db, stale_before: i64, error: &str, now: i64) -> Res
     })
 }
 
-/// Makes an import's pending leads sendable.
-fn release_pending(db: &Db) -> String {
-    format!("{} leads SET state = 'queued' WHERE import_id = $1 AND state = 'pending'", db.update_many())
+/// Makes an import's staged leads sendable.
+fn release_staged(db: &Db) -> String {
+    format!("{} leads SET state = 'queued' WHERE import_id = $1 AND state = 'staged'", db.update_many())
 }
 
-/// Moves an import from one state to another, only if it is still in `from`; its pending leads
+/// Moves an import from one state to another, only if it is still in `from`; its staged leads
 /// become sendable when it moves to queued.
 pub async fn transition(db: &Db, id: i64, from: ImportState, to: ImportState) -> Result<bool, sqlx::Error> {
-    let release = release_pending(db);
+    let release = release_staged(db);
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let changed = sqlx::query("UPDATE imports SET state = $3 WHERE id = $1 AND state = $2")
@@ -510,7 +510,7 @@ pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64,
                  SELECT id FROM (
                      SELECT l.id, SUM(t.credits_per_lead) OVER (ORDER BY l.id) AS running
                      FROM leads l JOIN clay_tables t ON t.id = l.table_id
-                     WHERE l.import_id = $1 AND l.state = 'pending'
+                     WHERE l.import_id = $1 AND l.state = 'staged'
                  ) AS ordered
                  WHERE running > $2
              )",
@@ -524,7 +524,7 @@ pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64,
         sqlx::query(
             "UPDATE imports SET held = held + $2, estimated_credits = COALESCE((
                  SELECT SUM(t.credits_per_lead) FROM leads l JOIN clay_tables t ON t.id = l.table_id
-                 WHERE l.import_id = $1 AND l.state = 'pending'), 0)
+                 WHERE l.import_id = $1 AND l.state = 'staged'), 0)
              WHERE id = $1",
         )
         .bind(id)
