@@ -101,7 +101,7 @@ impl LeadBuilder {
     /// Builds the lead of a row whose cells are `fields`, in header order.
     pub fn build(&mut self, fields: &[&str]) -> Result<Lead, RejectReason> {
         let person = self.person(fields)?;
-        let dedupe_key = dedupe_key(&person).map(|key| digest(&key)).ok_or(RejectReason::NothingToEnrich)?;
+        let dedupe_key = dedupe_key(&person).ok_or(RejectReason::NothingToEnrich)?;
         let route = match &self.routing {
             Routing::Table(id) => Route::Table(*id),
             Routing::Rules(router) => router.route(fields).0,
@@ -193,21 +193,22 @@ fn is_webmail(domain: &str) -> bool {
     WEBMAIL.contains(&domain)
 }
 
-/// How the workspace recognises this lead again: the email; else the LinkedIn URL; else the
-/// domain with the name; else the company with the name.
+/// How the workspace recognises this lead again, as its [`digest`]: the email (`e:…`); else the
+/// LinkedIn URL (`l:…`); else the domain with the name (`d:…|…`); else the company with the name
+/// (`c:…|…`). The key is hashed in parts, never written out whole.
 fn dedupe_key(person: &Person) -> Option<String> {
     if let Some(email) = &person.email {
-        return Some(format!("e:{}", email.as_str()));
+        return Some(digest_parts(&["e:", email.as_str()]));
     }
     if let Some(linkedin) = &person.linkedin {
-        return Some(format!("l:{linkedin}"));
+        return Some(digest_parts(&["l:", linkedin]));
     }
     let name = person.full_name.to_lowercase();
     if let Some(domain) = &person.domain {
-        return Some(format!("d:{domain}|{name}"));
+        return Some(digest_parts(&["d:", domain, "|", &name]));
     }
     if !person.company.is_empty() {
-        return Some(format!("c:{}|{name}", person.company.to_lowercase()));
+        return Some(digest_parts(&["c:", &person.company.to_lowercase(), "|", &name]));
     }
     None
 }
@@ -215,8 +216,17 @@ fn dedupe_key(person: &Person) -> Option<String> {
 /// What the ledger keeps of a dedupe key: a hash (128 bits of SHA-256, in hex), so a lead whose
 /// personal fields were purged is still recognised when it comes again.
 pub fn digest(key: &str) -> String {
+    digest_parts(&[key])
+}
+
+/// The [`digest`] of the parts' concatenation.
+fn digest_parts(parts: &[&str]) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(&Sha256::digest(key.as_bytes())[..16])
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(&hasher.finalize()[..16])
 }
 
 fn write_json_string(out: &mut Vec<u8>, value: &str) {
@@ -267,6 +277,10 @@ mod tests {
         assert_eq!(lead.dedupe_key, digest("d:navy.mil|grace hopper"));
         let company = builder(&["name", "website"]).build(&["Stripe", "https://stripe.com"]).unwrap();
         assert_eq!(company.dedupe_key, digest("d:stripe.com|"));
+        let linkedin = builder(&["name", "LinkedIn URL"]).build(&["Ada", "https://www.linkedin.com/in/Ada/"]).unwrap();
+        assert_eq!(linkedin.dedupe_key, digest("l:linkedin.com/in/ada"));
+        let by_company = builder(&["full_name", "company"]).build(&["Ada Lovelace", "Analytical Engines"]).unwrap();
+        assert_eq!(by_company.dedupe_key, digest("c:analytical engines|ada lovelace"));
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl LeadEmail {
             return Ok(None);
         }
         let parsed = email_address::EmailAddress::from_str(&cleaned).map_err(|_| InvalidEmail)?;
-        if registrable_domain(parsed.domain()).is_none() {
+        if with_registrable_domain(parsed.domain(), |_| ()).is_none() {
             return Err(InvalidEmail);
         }
         Ok(Some(LeadEmail(cleaned)))
@@ -87,6 +87,12 @@ pub struct InvalidEmail;
 /// The registrable domain (the part a company owns, by the public suffix list) of a website, URL,
 /// host or email: `https://www.shop.example.co.uk/about` → `example.co.uk`.
 pub fn registrable_domain(raw: &str) -> Option<String> {
+    with_registrable_domain(raw, str::to_owned)
+}
+
+/// `f` of the registrable domain of `raw`, if it has one (without a copy of the domain when `f`
+/// needs none).
+fn with_registrable_domain<T>(raw: &str, f: impl FnOnce(&str) -> T) -> Option<T> {
     let cleaned = clean_text(raw);
     let cleaned = if cleaned.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
         Cow::Owned(cleaned.to_lowercase())
@@ -101,7 +107,7 @@ pub fn registrable_domain(raw: &str) -> Option<String> {
     }
     let domain = psl::domain_str(host)?;
     // A bare public suffix ("co.uk") is no company's domain.
-    (domain.contains('.')).then(|| domain.to_owned())
+    (domain.contains('.')).then(|| f(domain))
 }
 
 /// A LinkedIn profile or company URL reduced to its path, so spellings of one URL match.
