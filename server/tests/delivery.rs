@@ -607,14 +607,15 @@ async fn pauses_and_resumes_close_together_leave_the_leads_in_their_import_s_sta
 }
 
 /// An upload whose body the test feeds: the first rows, then nothing until the test says.
-fn hanging_upload(api: &Api, table: i64) -> (mpsc::Sender<String>, JoinHandle<reqwest::Result<reqwest::Response>>) {
+/// `query` is the import's (`table_id=…`).
+fn hanging_upload(api: &Api, query: &str) -> (mpsc::Sender<String>, JoinHandle<reqwest::Result<reqwest::Response>>) {
     let (chunks, rx) = mpsc::channel::<String>(4);
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
     });
     let request = api
         .client
-        .post(api.app.url(&format!("/api/v1/imports?table_id={table}")))
+        .post(api.app.url(&format!("/api/v1/imports?{query}")))
         .bearer_auth(&api.token)
         .header("content-type", "text/csv")
         .body(reqwest::Body::wrap_stream(body));
@@ -634,13 +635,47 @@ async fn receiving_with(api: &Api, accepted: u64) -> Value {
 }
 
 #[tokio::test]
+async fn a_file_still_arriving_sends_nothing_and_holds_back_no_other_import() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    // Its leads are stored as they arrive, with a priority above every other import's.
+    let file = leads(20_001, "arriving");
+    let (split, _) = file.match_indices('\n').nth(20_000).unwrap();
+    let (chunks, upload) = hanging_upload(&api, &format!("table_id={table}&priority=high"));
+    chunks.send(file[..=split].to_owned()).await.unwrap();
+    let arriving = receiving_with(&api, 20_000).await["id"].as_i64().unwrap();
+    let later = api.csv(table, leads(5, "later")).await["id"].as_i64().unwrap();
+
+    let clock = ManualClock::at(store::now_millis());
+    let mut worker = worker(&api.app.db, &clock, 8, 8);
+    let sent = drain(&mut worker, &clock, 3).await;
+    assert_eq!((sent.claimed, sent.delivered), (5, 5), "{sent:?}");
+    let emails: Vec<String> = received(&clay).await.iter().map(|(body, _)| body["email"].to_string()).collect();
+    assert!(emails.iter().all(|email| email.contains("later")), "{emails:?}");
+    assert_eq!(n(&delivery(&api, later).await, "delivered"), 5);
+    assert_eq!(n(&delivery(&api, arriving).await, "delivered"), 0);
+
+    // Its last row arrives: the import is queued, and its leads go first.
+    chunks.send(file[split + 1..].to_owned()).await.unwrap();
+    drop(chunks);
+    assert_status(&upload.await.unwrap().unwrap(), StatusCode::CREATED);
+    let sent = drain(&mut worker, &clock, 1).await;
+    assert!(sent.delivered > 0, "{sent:?}");
+    let emails: Vec<String> = received(&clay).await.iter().map(|(body, _)| body["email"].to_string()).collect();
+    assert!(emails[5..].iter().all(|email| email.contains("arriving")), "{emails:?}");
+}
+
+#[tokio::test]
 async fn an_import_left_arriving_by_a_stopped_process_is_ended_and_its_file_can_come_again() {
     let api = Api::new().await;
     let (_, table) = workspace(&api, None, 1.0).await;
     let file = leads(20_001, "left");
     // The first 20,000 rows fill a batch, which is committed while the upload waits.
     let (split, _) = file.match_indices('\n').nth(20_000).unwrap();
-    let (chunks, upload) = hanging_upload(&api, table);
+    let (chunks, upload) = hanging_upload(&api, &format!("table_id={table}"));
     chunks.send(file[..=split].to_owned()).await.unwrap();
     let id = receiving_with(&api, 20_000).await["id"].as_i64().unwrap();
 
@@ -683,7 +718,7 @@ async fn an_import_left_arriving_by_a_stopped_process_is_ended_and_its_file_can_
 
     // A live upload that is merely slow shows signs of life while it waits, and is not ended:
     // past the limit after its last batch, within it after its heartbeat.
-    let (chunks, upload) = hanging_upload(&api, table);
+    let (chunks, upload) = hanging_upload(&api, &format!("table_id={table}"));
     chunks.send(leads(20_000, "slow")).await.unwrap();
     let slow = receiving_with(&api, 20_000).await["id"].as_i64().unwrap();
     let pool = api.app.database.any().await;

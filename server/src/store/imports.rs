@@ -193,10 +193,11 @@ pub async fn rejects(db: &Db, id: i64, after_line: i64, limit: i64) -> Result<Ve
 }
 
 /// Ends an import that was still arriving: its state, finishing time, and an error when it
-/// failed; a queued import's leads become sendable in the same transaction. `false` (nothing
-/// changed) when it was ended meanwhile ([`end_stale`]).
+/// failed. Its leads, written `queued`, become sendable as it becomes queued; those of an import
+/// that waits for an operator's decision are staged in the same transaction, until it is queued
+/// ([`transition`]). `false` (nothing changed) when it was ended meanwhile ([`end_stale`]).
 pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, now: i64) -> Result<bool, sqlx::Error> {
-    let release = release_staged(db);
+    let stage = format!("{} leads SET state = 'staged' WHERE import_id = $1 AND state = 'queued'", db.update_many());
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let finished = sqlx::query(
@@ -210,8 +211,8 @@ pub async fn finish(db: &Db, id: i64, state: ImportState, error: Option<&str>, n
         .await?
         .rows_affected()
             == 1;
-        if finished && state == ImportState::Queued {
-            sqlx::query(&release).bind(id).execute(&mut *tx).await?;
+        if finished && state == ImportState::AwaitingDecision {
+            sqlx::query(&stage).bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(finished)
@@ -510,7 +511,7 @@ pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64,
                  SELECT id FROM (
                      SELECT l.id, SUM(t.credits_per_lead) OVER (ORDER BY l.id) AS running
                      FROM leads l JOIN clay_tables t ON t.id = l.table_id
-                     WHERE l.import_id = $1 AND l.state = 'staged'
+                     WHERE l.import_id = $1 AND l.state IN ('queued', 'staged')
                  ) AS ordered
                  WHERE running > $2
              )",
@@ -524,7 +525,7 @@ pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64,
         sqlx::query(
             "UPDATE imports SET held = held + $2, estimated_credits = COALESCE((
                  SELECT SUM(t.credits_per_lead) FROM leads l JOIN clay_tables t ON t.id = l.table_id
-                 WHERE l.import_id = $1 AND l.state = 'staged'), 0)
+                 WHERE l.import_id = $1 AND l.state IN ('queued', 'staged')), 0)
              WHERE id = $1",
         )
         .bind(id)

@@ -99,10 +99,9 @@ pub async fn write_batch(
     // rows).
     let still_arriving = on_tx!(tx, tx => {
         for (table_id, leads) in by_table {
-            // Not sendable until the import is queued (`imports::finish`, `imports::decide`).
-            // `staged` is as long as `queued`: queueing then rewrites each row at its own
-            // size, in place (docs/BENCHMARKS.md).
-            let state = if table_id.is_some() { "staged" } else { "held" };
+            // Sendable once the import is queued: the worker claims only leads of queued
+            // imports (`delivery::claim`).
+            let state = if table_id.is_some() { "queued" } else { "held" };
             let mut leads = leads.into_iter().peekable();
             while leads.peek().is_some() {
                 let chunk: Vec<NewLead> = leads.by_ref().take(ROWS_PER_STATEMENT).collect();
@@ -245,14 +244,16 @@ mod tests {
     use super::*;
     use crate::{
         config::DatabaseUrl,
-        store::{imports, tables, workspaces},
+        store::{delivery, imports, tables, workspaces},
     };
     use app::domain::{ImportState, Priority};
 
-    /// SQLite overwrites a row in place only when its new version is as long as the old one;
-    /// otherwise it moves the row, which made queueing an import ~15% slower.
+    /// An import's leads are written `queued` and become sendable with their import (queueing it
+    /// changes its row, not one per lead): nothing of it can be claimed while its file arrives,
+    /// nor while it waits for an operator's decision. Its leads are then staged under a name as
+    /// long as `queued`: SQLite overwrites a row in place only when its new version is as long.
     #[tokio::test]
-    async fn queueing_an_import_rewrites_its_leads_at_their_own_size() {
+    async fn an_imports_leads_become_sendable_with_their_import() {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::Sqlite(format!("sqlite://{}", dir.path().join("kiln.db").display()));
         let db = Db::connect(&url).await.unwrap();
@@ -268,31 +269,39 @@ mod tests {
         let workspace = workspaces::insert(&db, &workspace, false, 0).await.unwrap();
         let estimate = tables::Estimate { credits: 1.0, actions: 0.0 };
         let table = tables::insert(&db, workspace.id, "Leads", estimate, None, 0).await.unwrap();
-        let new = imports::NewImport {
-            workspace_id: workspace.id,
-            table_id: Some(table.id),
-            priority: Priority::Normal,
-            source: "api",
-            filename: None,
-            format: "csv",
-            created_by: "test",
-        };
-        let import = imports::create(&db, &new, 0).await.unwrap();
-        let lead = |line: u64| NewLead {
-            table_id: Some(table.id),
-            line,
-            dedupe_key: format!("key-{line}"),
-            payload: format!(r#"{{"email":"lead{line}@example.com"}}"#),
-        };
-        let batch = Batch { leads: (1..=3).map(lead).collect(), ..Batch::default() };
-        let mut tx = db.begin().await.unwrap();
         let credits = HashMap::from([(table.id, 1.0)]);
-        let written = write_batch(&mut tx, import, workspace.id, 0, batch, &credits, 0).await.unwrap().unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(written.accepted, 3);
-
+        let import_of = |name: &'static str| {
+            let db = db.clone();
+            let credits = credits.clone();
+            async move {
+                let new = imports::NewImport {
+                    workspace_id: workspace.id,
+                    table_id: Some(table.id),
+                    priority: Priority::Normal,
+                    source: "api",
+                    filename: None,
+                    format: "csv",
+                    created_by: "test",
+                };
+                let import = imports::create(&db, &new, 0).await.unwrap();
+                let lead = |line: u64| NewLead {
+                    table_id: Some(table.id),
+                    line,
+                    dedupe_key: format!("{name}-{line}"),
+                    payload: format!(r#"{{"email":"{name}{line}@example.com"}}"#),
+                };
+                let batch = Batch { leads: (1..=3).map(lead).collect(), ..Batch::default() };
+                let mut tx = db.begin().await.unwrap();
+                let written = write_batch(&mut tx, import, workspace.id, 0, batch, &credits, 0).await.unwrap();
+                tx.commit().await.unwrap();
+                assert_eq!(written.unwrap().accepted, 3);
+                import
+            }
+        };
+        let arriving = import_of("arriving").await;
+        let undecided = import_of("undecided").await;
         let Db::Sqlite(pool) = &db else { unreachable!() };
-        let states = || async {
+        let states = |import: i64| async move {
             sqlx::query_as::<_, (String, i64)>(
                 "SELECT DISTINCT state, length(CAST(state AS BLOB)) FROM leads WHERE import_id = $1",
             )
@@ -301,11 +310,31 @@ mod tests {
             .await
             .unwrap()
         };
-        let before = states().await;
-        assert!(imports::finish(&db, import, ImportState::Queued, None, 0).await.unwrap());
-        let after = states().await;
-        assert_eq!(before[0].0, "staged", "not sendable before its import is queued");
-        assert_eq!(after[0].0, "queued");
-        assert_eq!((before.len(), after.len(), before[0].1), (1, 1, after[0].1), "{before:?} → {after:?}");
+        let ready = || async { delivery::ready_workspaces(&db, 1).await.unwrap().len() };
+
+        assert_eq!(states(arriving).await, [("queued".to_owned(), 6)]);
+        assert_eq!(ready().await, 0, "both files are still arriving");
+
+        assert!(imports::finish(&db, undecided, ImportState::AwaitingDecision, None, 0).await.unwrap());
+        assert_eq!(states(undecided).await, [("staged".to_owned(), 6)], "staged in place");
+        assert_eq!(ready().await, 0, "one arriving, one waiting for a decision");
+
+        assert!(imports::transition(&db, undecided, ImportState::AwaitingDecision, ImportState::Queued).await.unwrap());
+        assert_eq!(states(undecided).await, [("queued".to_owned(), 6)]);
+        sqlx::query(
+            "INSERT INTO webhooks (table_id, url, lifetime_cap, safety_margin, used, state, created_at)
+             VALUES ($1, 'http://127.0.0.1:9/hook', 50000, 5000, 0, 'active', 0)",
+        )
+        .bind(table.id)
+        .execute(pool)
+        .await
+        .unwrap();
+        let gates = delivery::ready_workspaces(&db, 1).await.unwrap();
+        assert_eq!(gates.len(), 1);
+        let claim = delivery::claim(&db, &gates[0], 10, 1, 60_000).await.unwrap();
+        let claimed: Vec<&str> = claim.leads.iter().map(|lead| lead.payload.as_str()).collect();
+        assert_eq!(claimed.len(), 3, "{claimed:?}");
+        assert!(claimed.iter().all(|payload| payload.contains("undecided")), "{claimed:?}");
+        assert_eq!(states(arriving).await, [("queued".to_owned(), 6)], "still waiting for its file");
     }
 }
