@@ -639,7 +639,7 @@ async fn a_file_still_arriving_sends_nothing_and_holds_back_no_other_import() {
     let api = Api::new().await;
     let clay = MockServer::start().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
-    let (_, table) = workspace(&api, None, 1.0).await;
+    let (workspace_id, table) = workspace(&api, None, 1.0).await;
     webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
     // Its leads are stored as they arrive, with a priority above every other import's.
     let file = leads(20_001, "arriving");
@@ -648,6 +648,12 @@ async fn a_file_still_arriving_sends_nothing_and_holds_back_no_other_import() {
     chunks.send(file[..=split].to_owned()).await.unwrap();
     let arriving = receiving_with(&api, 20_000).await["id"].as_i64().unwrap();
     let later = api.csv(table, leads(5, "later")).await["id"].as_i64().unwrap();
+    // Counted as waiting, not as ready to send, by the import and by the dashboard.
+    let counts = delivery(&api, arriving).await;
+    assert_eq!((n(&counts, "queued"), n(&counts, "waiting")), (0, 20_000), "{counts}");
+    let dashboard = store::dashboard::snapshot(&api.app.db, store::now_millis()).await.unwrap();
+    let live = dashboard.workspaces.iter().find(|w| w.id == workspace_id).unwrap();
+    assert_eq!((live.queued, live.waiting), (5, 20_000));
 
     let clock = ManualClock::at(store::now_millis());
     let mut worker = worker(&api.app.db, &clock, 8, 8);

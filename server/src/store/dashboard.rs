@@ -18,10 +18,12 @@ pub async fn snapshot(db: &Db, now: i64) -> Result<Dashboard, sqlx::Error> {
         .collect();
 
     let states: Vec<(i64, String, i64)> = on_db!(db, pool => sqlx::query_as(
-        "SELECT i.workspace_id, s.state, CAST(SUM(s.n) AS BIGINT) FROM
+        // The leads of a file still arriving are written `queued` but cannot be sent yet.
+        "SELECT i.workspace_id, CASE WHEN s.state = 'queued' AND i.state = 'receiving' THEN 'waiting' ELSE s.state END,
+                CAST(SUM(s.n) AS BIGINT) FROM
              (SELECT import_id, state, COUNT(*) AS n FROM leads GROUP BY import_id, state) s
              JOIN imports i ON i.id = s.import_id
-         GROUP BY i.workspace_id, s.state",
+         GROUP BY i.workspace_id, 2",
     )
     .fetch_all(pool)
     .await)?;

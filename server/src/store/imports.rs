@@ -125,7 +125,7 @@ pub async fn find(db: &Db, id: i64) -> Result<Option<ImportSummary>, sqlx::Error
     let Some(row) = row else { return Ok(None) };
     let reasons = rejected_by_reason(db, id).await?;
     let mut summary = row.into_summary(reasons);
-    summary.delivery = super::delivery::counts(db, id).await?;
+    summary.delivery = as_counted(summary.state, super::delivery::counts(db, id).await?);
     Ok(Some(summary))
 }
 
@@ -165,9 +165,18 @@ async fn with_delivery(db: &Db, rows: Vec<Row>) -> Result<Vec<ImportSummary>, sq
     let ids: Vec<i64> = imports.iter().map(|import| import.id).collect();
     let mut counts = super::delivery::counts_of(db, &ids).await?;
     for import in &mut imports {
-        import.delivery = counts.remove(&import.id).unwrap_or_default();
+        import.delivery = as_counted(import.state, counts.remove(&import.id).unwrap_or_default());
     }
     Ok(imports)
+}
+
+/// An import's leads as its summary counts them: those written `queued` while its file arrives
+/// cannot be sent before the import is queued, so they count as waiting.
+fn as_counted(state: ImportState, mut delivery: DeliveryCounts) -> DeliveryCounts {
+    if state == ImportState::Receiving {
+        delivery.waiting += std::mem::take(&mut delivery.queued);
+    }
+    delivery
 }
 
 pub async fn rejected_by_reason(db: &Db, id: i64) -> Result<BTreeMap<String, u64>, sqlx::Error> {
