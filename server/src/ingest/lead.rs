@@ -48,6 +48,9 @@ pub struct LeadBuilder {
     headers: Vec<String>,
     mapping: Mapping,
     routing: Routing,
+    /// The columns sent under their own header: no role takes them, and their name is not one
+    /// Kiln sets itself. Known once per file, not looked up per row.
+    passed_through: Vec<usize>,
     json: Vec<u8>,
 }
 
@@ -65,13 +68,13 @@ struct Person<'a> {
     full_name: Cow<'a, str>,
     company: Cow<'a, str>,
     domain: Option<String>,
-    linkedin: Option<String>,
-    linkedin_raw: Cow<'a, str>,
+    linkedin: Cow<'a, str>,
 }
 
 impl LeadBuilder {
     pub fn new(headers: Vec<String>, mapping: Mapping, routing: Routing) -> Self {
-        LeadBuilder { headers, mapping, routing, json: Vec::with_capacity(1024) }
+        let passed_through = passed_through(&headers, &mapping);
+        LeadBuilder { headers, mapping, routing, passed_through, json: Vec::with_capacity(1024) }
     }
 
     pub fn headers(&self) -> &[String] {
@@ -92,6 +95,7 @@ impl LeadBuilder {
                 self.mapping.set(role, Some(self.headers.len() - 1));
             }
         }
+        self.passed_through = passed_through(&self.headers, &self.mapping);
     }
 
     fn cell<'a>(&self, fields: &[&'a str], role: Role) -> &'a str {
@@ -129,9 +133,8 @@ impl LeadBuilder {
         let company = clean_text(self.cell(fields, Role::Company));
         let domain = registrable_domain(self.cell(fields, Role::Domain))
             .or_else(|| email.as_ref().and_then(|e| registrable_domain(e.domain())).filter(|d| !is_webmail(d)));
-        let linkedin_raw = clean_text(self.cell(fields, Role::LinkedIn));
-        let linkedin = linkedin_key(&linkedin_raw);
-        Ok(Person { email, first_name, last_name, full_name, company, domain, linkedin, linkedin_raw })
+        let linkedin = clean_text(self.cell(fields, Role::LinkedIn));
+        Ok(Person { email, first_name, last_name, full_name, company, domain, linkedin })
     }
 
     /// The JSON object for Clay: the roles under fixed names, then every other non-empty column
@@ -158,10 +161,10 @@ impl LeadBuilder {
         put(&mut self.json, "full_name", &person.full_name);
         put(&mut self.json, "company", &person.company);
         put(&mut self.json, "domain", person.domain.as_deref().unwrap_or(""));
-        put(&mut self.json, "linkedin_url", &person.linkedin_raw);
-        for (index, (header, value)) in self.headers.iter().zip(fields).enumerate() {
-            if !self.mapping.is_mapped(index) && !RESERVED.contains(&header.as_str()) {
-                put(&mut self.json, header, value.trim());
+        put(&mut self.json, "linkedin_url", &person.linkedin);
+        for &index in &self.passed_through {
+            if let Some(value) = fields.get(index) {
+                put(&mut self.json, &self.headers[index], value.trim());
             }
         }
         self.json.push(b'}');
@@ -173,6 +176,11 @@ impl LeadBuilder {
 /// Keys Kiln sets itself; a pass-through column of that name would collide.
 const RESERVED: [&str; 8] =
     ["email", "first_name", "last_name", "full_name", "company", "domain", "linkedin_url", "kiln_id"];
+
+/// The columns of `headers` that go to Clay under their own name.
+fn passed_through(headers: &[String], mapping: &Mapping) -> Vec<usize> {
+    (0..headers.len()).filter(|&i| !mapping.is_mapped(i) && !RESERVED.contains(&headers[i].as_str())).collect()
+}
 
 /// Free email providers: their domain says nothing about the lead's company.
 fn is_webmail(domain: &str) -> bool {
@@ -200,8 +208,9 @@ fn dedupe_key(person: &Person) -> Option<String> {
     if let Some(email) = &person.email {
         return Some(digest_parts(&["e:", email.as_str()]));
     }
-    if let Some(linkedin) = &person.linkedin {
-        return Some(digest_parts(&["l:", linkedin]));
+    // Normalised only here: most leads have an email.
+    if let Some(linkedin) = linkedin_key(&person.linkedin) {
+        return Some(digest_parts(&["l:", &linkedin]));
     }
     let name = person.full_name.to_lowercase();
     if let Some(domain) = &person.domain {
@@ -226,7 +235,10 @@ fn digest_parts(parts: &[&str]) -> String {
     for part in parts {
         hasher.update(part.as_bytes());
     }
-    hex::encode(&hasher.finalize()[..16])
+    let mut text = [0u8; 32];
+    // 16 bytes always fit 32 hex digits, which are ASCII.
+    let _ = hex::encode_to_slice(&hasher.finalize()[..16], &mut text);
+    text.iter().map(|&digit| char::from(digit)).collect()
 }
 
 fn write_json_string(out: &mut Vec<u8>, value: &str) {
@@ -262,6 +274,8 @@ mod tests {
             .unwrap();
         assert_eq!(lead.route, Route::Table(7));
         assert_eq!(lead.dedupe_key, digest("e:ada@engines.co.uk"));
+        // The ledger holds keys made so: the first 16 bytes of SHA-256, in lower-case hex.
+        assert_eq!(digest("e:ada@example.com"), "60cf948438e515fc63ecee8fa1e6dab7");
         let payload: serde_json::Value = serde_json::from_str(&lead.payload).unwrap();
         assert_eq!(payload["email"], "ada@engines.co.uk");
         assert_eq!(payload["full_name"], "Ada Lovelace");

@@ -213,7 +213,7 @@ struct Batcher {
 
 impl Batcher {
     fn new(events: mpsc::Sender<Event>) -> Self {
-        Batcher { events, batch: Batch::default(), bytes_seen: 0, bytes_sent: 0 }
+        Batcher { events, batch: empty_batch(), bytes_seen: 0, bytes_sent: 0 }
     }
 
     fn send(&self, event: Event) -> Result<(), ParseError> {
@@ -249,11 +249,16 @@ impl Batcher {
     }
 
     fn flush(&mut self) -> Result<(), ParseError> {
-        let mut batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::replace(&mut self.batch, empty_batch());
         batch.bytes = self.bytes_seen - self.bytes_sent;
         self.bytes_sent = self.bytes_seen;
         self.send(Event::Batch(batch))
     }
+}
+
+/// A batch with room for its leads from the start, rather than copied to new memory as it grows.
+fn empty_batch() -> Batch {
+    Batch { leads: Vec::with_capacity(BATCH_ROWS), ..Batch::default() }
 }
 
 /// The parser's source of bytes: blocks on the body task's channel.
