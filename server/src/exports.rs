@@ -99,6 +99,36 @@ impl Columns {
     }
 }
 
+/// Puts an import's leads, read in id order, back in the order of its file. A large file's
+/// batches are written in key order (`store::leads::KEY_ORDER_FROM`), so ids follow the file only
+/// from batch to batch; but a batch's leads share their `created_at`, have the ids after the
+/// batch before it, and come from the lines after it: each run of equal `created_at`, sorted by
+/// line, is the file's next rows. Holds one run at most (a batch: 20,000 rows).
+#[derive(Default)]
+struct FileOrder {
+    run: Vec<ExportRow>,
+}
+
+impl FileOrder {
+    /// Takes the next page; gives back the rows whose place is now known.
+    fn next_page(&mut self, page: Vec<ExportRow>) -> Vec<ExportRow> {
+        let mut ready = Vec::new();
+        for row in page {
+            if self.run.last().is_some_and(|last| last.created_at != row.created_at) {
+                ready.append(&mut self.end_run());
+            }
+            self.run.push(row);
+        }
+        ready
+    }
+
+    /// The rows held, once every page has been read.
+    fn end_run(&mut self) -> Vec<ExportRow> {
+        self.run.sort_unstable_by_key(|row| row.line);
+        std::mem::take(&mut self.run)
+    }
+}
+
 fn object(json: &str) -> Map<String, Value> {
     serde_json::from_str(json).unwrap_or_default()
 }
@@ -131,19 +161,25 @@ pub async fn enriched_leads_response(db: &Db, import_id: i64) -> Result<Response
     let header_line = columns.header();
     let now = store::now_millis();
     let db = db.clone();
-    let pages = stream::unfold(Some(0_i64), move |after| {
+    let pages = stream::unfold(Some((0_i64, FileOrder::default())), move |state| {
         let (db, columns) = (db.clone(), columns.clone());
         async move {
-            let after = after?;
+            let (after, mut order) = state?;
             match store::leads::export_page(&db, import_id, after, PAGE).await {
                 Err(error) => {
                     tracing::error!(%error, import_id, "enriched export cut short");
                     Some((Err(std::io::Error::other("database error")), None))
                 }
                 Ok(page) => {
-                    let last = page.last()?.id;
-                    let chunk: String = page.iter().map(|row| columns.line(row, now)).collect();
-                    Some((Ok(chunk), Some(last)))
+                    let (rows, next) = match page.last() {
+                        Some(last) => {
+                            let last = last.id;
+                            (order.next_page(page), Some((last, order)))
+                        }
+                        None => (order.end_run(), None),
+                    };
+                    let chunk: String = rows.iter().map(|row| columns.line(row, now)).collect();
+                    Some((Ok(chunk), next))
                 }
             }
         }
@@ -178,7 +214,24 @@ mod tests {
             purged_at: None,
             payload: r#"{"email":"a@b.co","Notes":"=cmd()"}"#.into(),
             enrichment: callback_at.map(|_| r#"{"title":"CTO","size":12}"#.into()),
+            created_at: 0,
         }
+    }
+
+    /// Two batches written in key order, read in pages that end inside them, come out in the
+    /// order of their lines.
+    #[test]
+    fn leads_read_by_id_come_out_in_file_order() {
+        let lead =
+            |id: i64, line: i64, created_at: i64| ExportRow { id, line, created_at, ..row("queued", None, None) };
+        let by_id = [lead(1, 4, 10), lead(2, 2, 10), lead(3, 3, 10), lead(4, 6, 11), lead(5, 5, 11), lead(6, 7, 12)];
+        let mut order = FileOrder::default();
+        let mut lines = Vec::new();
+        for page in by_id.chunks(2) {
+            lines.extend(order.next_page(page.to_vec()).iter().map(|row| row.line));
+        }
+        lines.extend(order.end_run().iter().map(|row| row.line));
+        assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
     }
 
     #[test]

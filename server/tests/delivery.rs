@@ -1024,6 +1024,26 @@ async fn the_export_has_each_lead_its_state_and_enrichment_and_flags_missing_cal
     assert_eq!(rows.iter().filter(|row| row.contains(",no callback,")).count(), 2, "{export}");
 }
 
+/// A file large enough to be stored in key order is exported in the order of its lines.
+#[tokio::test]
+async fn a_large_file_stored_in_key_order_is_exported_in_the_order_of_its_lines() {
+    let api = Api::new().await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    let rows = kiln::store::leads::KEY_ORDER_FROM + 5;
+    let import = api.csv(table, leads(rows, "big")).await;
+    assert_eq!(import["accepted"], rows, "{import}");
+    let import = import["id"].as_i64().unwrap();
+
+    let export = api.text(&format!("/api/v1/imports/{import}/leads.csv")).await;
+    let lines: Vec<u64> = export.lines().skip(1).map(|row| row.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    let in_file_order: Vec<u64> = (2..2 + rows as u64).collect();
+    assert_eq!(lines, in_file_order);
+    let pool = api.app.database.any().await;
+    let (first_line,): (i64,) =
+        sqlx::query_as("SELECT line FROM leads ORDER BY id LIMIT 1").fetch_one(&pool).await.unwrap();
+    assert_ne!(first_line, 2, "stored in key order");
+}
+
 #[tokio::test]
 async fn metrics_report_the_ledger_to_allowed_addresses_or_token_holders() {
     let api = Api::on(TestApp::spawn_with(|args| args.metrics_allow = Vec::new()).await).await;

@@ -830,11 +830,12 @@ struct DeadRow {
     last_error: Option<String>,
 }
 
-/// The import's dead leads, oldest first: one seek in `leads_import` (import, state).
+/// The import's dead leads in file order: one seek in `leads_import` (import, state), then a sort
+/// of the dead ones.
 pub async fn dead_leads(db: &Db, import_id: i64, limit: i64) -> Result<Vec<app::domain::DeadLead>, sqlx::Error> {
     let rows: Vec<DeadRow> = on_db!(db, pool => sqlx::query_as(
         "SELECT id, line, attempts, last_status, last_error FROM leads
-         WHERE import_id = $1 AND state = 'dead' ORDER BY id LIMIT $2",
+         WHERE import_id = $1 AND state = 'dead' ORDER BY line LIMIT $2",
     )
     .bind(import_id)
     .bind(limit)
