@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! body chunks ──(async task)──▶ parser thread ──batches──▶ writer (this task) ──▶ database
-//!              decode, CSV/JSON records, normalise, validate, dedupe key, route
+//!              decode, CSV/JSON records, normalise, validate, dedupe key, route, arrange batch
 //! ```
 //! Both channels are bounded, so a slow database slows the upload instead of filling memory.
 
@@ -20,7 +20,7 @@ use crate::{
     error::Error,
     store::{
         self, Db,
-        leads::{Batch, Written},
+        leads::{Arranged, Batch, Written},
     },
 };
 use app::{
@@ -161,7 +161,7 @@ enum Event {
         headers: Vec<String>,
         mapping: Mapping,
     },
-    Batch(Batch),
+    Batch(Arranged),
 }
 
 /// Why the parser gave up on a file.
@@ -252,7 +252,7 @@ impl Batcher {
         let mut batch = std::mem::replace(&mut self.batch, empty_batch());
         batch.bytes = self.bytes_seen - self.bytes_sent;
         self.bytes_sent = self.bytes_seen;
-        self.send(Event::Batch(batch))
+        self.send(Event::Batch(batch.arrange()))
     }
 }
 
@@ -479,7 +479,7 @@ impl Batches<'_> {
         import_id: i64,
         workspace_id: i64,
         priority: i64,
-        batch: Batch,
+        batch: Arranged,
         credits_by_table: &HashMap<i64, f64>,
     ) -> Result<Option<Written>, sqlx::Error> {
         let open = match &mut self.open {

@@ -34,6 +34,58 @@ impl Batch {
     pub fn rows(&self) -> u64 {
         (self.leads.len() + self.rejects.len()) as u64
     }
+
+    /// Sorts the batch out for [`write_batch`]: a key repeated inside it makes a duplicate already
+    /// (the first row wins); the rest is grouped by table, so that each INSERT's count of new rows
+    /// says how many leads that table received, and a large group is put in key order. Pure work,
+    /// which the parser's thread does while the writer writes the batch before.
+    pub fn arrange(self) -> Arranged {
+        let rows = self.rows();
+        let first_of_key: Vec<bool> = {
+            let mut seen = HashSet::with_capacity(self.leads.len());
+            self.leads.iter().map(|lead| seen.insert(lead.dedupe_key.as_str())).collect()
+        };
+        let mut repeated = 0;
+        let mut by_table: HashMap<Option<i64>, Vec<NewLead>> = HashMap::new();
+        for (lead, first) in self.leads.into_iter().zip(first_of_key) {
+            if first {
+                by_table.entry(lead.table_id).or_default().push(lead);
+            } else {
+                repeated += 1;
+            }
+        }
+        for leads in by_table.values_mut() {
+            // Keys are hashes: in file order each one lands on a random page of the workspace's
+            // key index and, with the rows streaming past, every descent to it misses the
+            // processor's caches. Sorted, consecutive keys share their path: the database's
+            // thread spends a third less time on a large file (docs/BENCHMARKS.md). Ids then
+            // follow key order within the batch: an import is sent in file order batch by batch,
+            // and what must show the file's order reads `line` (the export, the dead leads).
+            if leads.len() >= KEY_ORDER_FROM {
+                leads.sort_unstable_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
+            }
+        }
+        Arranged {
+            by_table: by_table.into_iter().collect(),
+            repeated,
+            rejects: self.rejects,
+            blank_lines: self.blank_lines,
+            bytes: self.bytes,
+            rows,
+        }
+    }
+}
+
+/// A batch ready to be written ([`Batch::arrange`]).
+pub struct Arranged {
+    /// Each table's leads (`None`: held), one per key.
+    by_table: Vec<(Option<i64>, Vec<NewLead>)>,
+    /// Rows whose key came earlier in the batch.
+    repeated: u64,
+    rejects: Vec<Rejected>,
+    blank_lines: u64,
+    bytes: u64,
+    rows: u64,
 }
 
 /// What a batch added to its import.
@@ -51,8 +103,8 @@ pub struct Written {
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// From how many new leads a table's share of a batch is written in key order rather than file
-/// order ([`write_batch`]): a large file's full batches are, a small file and a large one's last
-/// rows keep their order, where sorting would gain nothing.
+/// order ([`Batch::arrange`]): a large file's full batches are, a small file and a large one's
+/// last rows keep their order, where sorting would gain nothing.
 pub const KEY_ORDER_FROM: usize = 10_000;
 
 /// Stores a batch in the import's transaction: the leads whose dedupe key the workspace has not
@@ -65,27 +117,16 @@ pub async fn write_batch(
     import_id: i64,
     workspace_id: i64,
     priority: i64,
-    batch: Batch,
+    batch: Arranged,
     credits_by_table: &HashMap<i64, f64>,
     now: i64,
 ) -> Result<Option<Written>, sqlx::Error> {
-    let mut written = Written { rows: batch.rows(), rejected: batch.rejects.len() as u64, ..Written::default() };
-
-    // A key repeated inside the batch: the first row wins, the others are duplicates already.
-    // The rest is grouped by table, so each INSERT's count of new rows says how many leads that
-    // table received (no row has to come back from the database).
-    let first_of_key: Vec<bool> = {
-        let mut seen = HashSet::with_capacity(batch.leads.len());
-        batch.leads.iter().map(|lead| seen.insert(lead.dedupe_key.as_str())).collect()
+    let mut written = Written {
+        rows: batch.rows,
+        rejected: batch.rejects.len() as u64,
+        duplicates: batch.repeated,
+        ..Written::default()
     };
-    let mut by_table: HashMap<Option<i64>, Vec<NewLead>> = HashMap::new();
-    for (lead, first) in batch.leads.into_iter().zip(first_of_key) {
-        if first {
-            by_table.entry(lead.table_id).or_default().push(lead);
-        } else {
-            written.duplicates += 1;
-        }
-    }
 
     // A duplicate is skipped, not an error. `ON CONFLICT` names only the unique key, so on
     // SQLite a 500-row INSERT could still abort half-way (on a NOT NULL column), and SQLite keeps
@@ -103,16 +144,7 @@ pub async fn write_batch(
     // a borrowed one is copied once more for the database's thread (about 350 MB for 1,000,000
     // rows).
     let still_arriving = on_tx!(tx, tx => {
-        for (table_id, mut leads) in by_table {
-            // Keys are hashes: in file order each one lands on a random page of the workspace's
-            // key index and, with the rows streaming past, every descent to it misses the
-            // processor's caches. Sorted, consecutive keys share their path: writing a large
-            // file takes the database a third less time (docs/BENCHMARKS.md). Ids then follow
-            // key order within the batch: an import is sent in file order batch by batch, and
-            // what must show the file's order reads `line` (the export, the dead leads).
-            if leads.len() >= KEY_ORDER_FROM {
-                leads.sort_unstable_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
-            }
+        for (table_id, leads) in batch.by_table {
             // Sendable once the import is queued: the worker claims only leads of queued
             // imports (`delivery::claim`).
             let state = if table_id.is_some() { "queued" } else { "held" };
@@ -413,7 +445,8 @@ mod tests {
         let table_ids: HashSet<i64> = leads.iter().filter_map(|lead| lead.table_id).collect();
         let credits = table_ids.into_iter().map(|id| (id, 1.0)).collect();
         let mut tx = db.begin().await.unwrap();
-        let written = write_batch(&mut tx, import, workspace_id, 0, Batch { leads, ..Batch::default() }, &credits, 0);
+        let written =
+            write_batch(&mut tx, import, workspace_id, 0, Batch { leads, ..Batch::default() }.arrange(), &credits, 0);
         let written = written.await.unwrap().unwrap();
         tx.commit().await.unwrap();
         written.accepted
