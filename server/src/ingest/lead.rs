@@ -242,7 +242,15 @@ fn digest_parts(parts: &[&str]) -> String {
 }
 
 fn write_json_string(out: &mut Vec<u8>, value: &str) {
-    // serde_json's own escaping, without a String per value.
+    // Most cells hold nothing JSON escapes (a quote, a backslash, a control character): they go
+    // in as they are. The others take serde_json's own escaping, without a String per value.
+    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(value.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+        return;
+    }
     let mut serializer = serde_json::Serializer::new(out);
     let _ = value.serialize(&mut serializer);
 }
@@ -311,6 +319,15 @@ mod tests {
         assert_eq!(b.build(&["", "nothing else"]), Err(RejectReason::NothingToEnrich));
         let huge = "x".repeat(MAX_PAYLOAD_BYTES);
         assert_eq!(b.build(&["a@example.com", &huge]), Err(RejectReason::PayloadTooLarge));
+    }
+
+    #[test]
+    fn json_strings_are_written_as_serde_json_writes_them() {
+        for value in ["", "plain", "é ☃ \u{7f}", "say \"hi\"", "back\\slash", "tab\there", "nul\0", "\u{1f}"] {
+            let mut out = Vec::new();
+            write_json_string(&mut out, value);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(value).unwrap(), "{value:?}");
+        }
     }
 
     #[test]
