@@ -153,20 +153,23 @@ pub async fn write_batch(
                 leads.peek()?;
                 let chunk: Vec<NewLead> = leads.by_ref().take(ROWS_PER_STATEMENT).collect();
                 let rows = chunk.len() as u64;
+                // What the statement's rows share is bound once; each row binds its own three.
                 let mut insert = sqlx::QueryBuilder::new(format!(
-                    "{insert_into} leads (workspace_id, import_id, table_id, priority, line, dedupe_key, payload, state, created_at) ",
+                    "{insert_into} leads (workspace_id, import_id, table_id, priority, state, created_at, line, dedupe_key, payload) SELECT ",
                 ));
+                insert
+                    .separated(", ")
+                    .push_bind(workspace_id)
+                    .push_bind(import_id)
+                    .push_bind(table_id)
+                    .push_bind(priority)
+                    .push_bind(state)
+                    .push_bind(now);
+                insert.push(", column1, column2, column3 FROM (");
                 insert.push_values(chunk, |mut row, lead| {
-                    row.push_bind(workspace_id)
-                        .push_bind(import_id)
-                        .push_bind(table_id)
-                        .push_bind(priority)
-                        .push_bind(lead.line as i64)
-                        .push_bind(lead.dedupe_key)
-                        .push_bind(lead.payload)
-                        .push_bind(state)
-                        .push_bind(now);
+                    row.push_bind(lead.line as i64).push_bind(lead.dedupe_key).push_bind(lead.payload);
                 });
+                insert.push(") AS new_leads");
                 insert.push(on_duplicate);
                 Some((insert, rows))
             };
