@@ -224,11 +224,13 @@ mod tests {
     fn leads_read_by_id_come_out_in_file_order() {
         let lead =
             |id: i64, line: i64, created_at: i64| ExportRow { id, line, created_at, ..row("queued", None, None) };
-        let by_id = [lead(1, 4, 10), lead(2, 2, 10), lead(3, 3, 10), lead(4, 6, 11), lead(5, 5, 11), lead(6, 7, 12)];
+        // Read in pages of two, by id.
+        let pages =
+            [[lead(1, 4, 10), lead(2, 2, 10)], [lead(3, 3, 10), lead(4, 6, 11)], [lead(5, 5, 11), lead(6, 7, 12)]];
         let mut order = FileOrder::default();
         let mut lines = Vec::new();
-        for page in by_id.chunks(2) {
-            lines.extend(order.next_page(page.to_vec()).iter().map(|row| row.line));
+        for page in pages {
+            lines.extend(order.next_page(page.into()).iter().map(|row| row.line));
         }
         lines.extend(order.end_run().iter().map(|row| row.line));
         assert_eq!(lines, [2, 3, 4, 5, 6, 7]);

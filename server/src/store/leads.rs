@@ -40,7 +40,6 @@ impl Batch {
     /// says how many leads that table received, and a large group is put in key order. Pure work,
     /// which the parser's thread does while the writer writes the batch before.
     pub fn arrange(self) -> Arranged {
-        let rows = self.rows();
         let first_of_key: Vec<bool> = {
             let mut seen = HashSet::with_capacity(self.leads.len());
             self.leads.iter().map(|lead| seen.insert(lead.dedupe_key.as_str())).collect()
@@ -71,7 +70,6 @@ impl Batch {
             rejects: self.rejects,
             blank_lines: self.blank_lines,
             bytes: self.bytes,
-            rows,
         }
     }
 }
@@ -94,7 +92,14 @@ pub struct Arranged {
     rejects: Vec<Rejected>,
     blank_lines: u64,
     bytes: u64,
-    rows: u64,
+}
+
+impl Arranged {
+    /// The rows of the batch: its leads, those repeating a key, and its rejects.
+    fn rows(&self) -> u64 {
+        let leads: usize = self.by_table.iter().map(|(_, leads)| leads.len()).sum();
+        leads as u64 + self.repeated + self.rejects.len() as u64
+    }
 }
 
 /// What a batch added to its import.
@@ -131,7 +136,7 @@ pub async fn write_batch(
     now: i64,
 ) -> Result<Option<Written>, sqlx::Error> {
     let mut written = Written {
-        rows: batch.rows,
+        rows: batch.rows(),
         rejected: batch.rejects.len() as u64,
         duplicates: batch.repeated,
         ..Written::default()
@@ -231,7 +236,7 @@ pub async fn write_batch(
 }
 
 /// One lead as the enriched export shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct ExportRow {
     pub id: i64,
     pub line: i64,
