@@ -54,9 +54,9 @@ async fn main() {
     let seeding = Instant::now();
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
-         INSERT INTO leads (workspace_id, import_id, table_id, priority, line, dedupe_key, payload, state, created_at,
+         INSERT INTO leads (workspace_id, import_id, table_id, priority, line, key_hi, key_lo, payload, state, created_at,
                             delivered_at, callback_at, last_status, credits_used)
-         SELECT $2, $3 + (i % $4), $5, 1, i, printf('%032x', i), '{\"email\":\"lead@example.com\"}',
+         SELECT $2, $3 + (i % $4), $5, 1, i, i, 0, '{\"email\":\"lead@example.com\"}',
                 CASE WHEN i % 10 < 6 THEN 'delivered' WHEN i % 10 < 8 THEN 'queued' WHEN i % 10 = 8 THEN 'retrying'
                      ELSE 'dead' END,
                 $6,

@@ -4,7 +4,7 @@
 mod support;
 
 use app::domain::Role;
-use kiln::ingest::lead::digest;
+use kiln::ingest::lead::DedupeKey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Api, assert_balanced, assert_status};
@@ -74,20 +74,21 @@ async fn leads_are_normalised_and_stored_with_their_table_and_priority() {
     let (status, import) = api.import(&format!("table_id={table}&priority=high"), "text/csv", MESSY).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(import["priority"], "high");
-    let leads: Vec<(Option<i64>, i64, String, String, String)> =
-        sqlx::query_as("SELECT table_id, priority, dedupe_key, payload, state FROM leads ORDER BY line")
+    let leads: Vec<(Option<i64>, i64, i64, i64, String, String)> =
+        sqlx::query_as("SELECT table_id, priority, key_hi, key_lo, payload, state FROM leads ORDER BY line")
             .fetch_all(&api.app.database.any().await)
             .await
             .unwrap();
     assert_eq!(leads.len(), 3);
-    assert!(leads.iter().all(|l| l.0 == Some(table) && l.1 == 2 && l.4 == "queued"));
-    assert_eq!(leads[1].2, digest("e:bob@example.com"));
-    let bob: Value = serde_json::from_str(&leads[1].3).unwrap();
+    assert!(leads.iter().all(|l| l.0 == Some(table) && l.1 == 2 && l.5 == "queued"));
+    let key = |lead: &(Option<i64>, i64, i64, i64, String, String)| DedupeKey { hi: lead.2, lo: lead.3 };
+    assert_eq!(key(&leads[1]), DedupeKey::of("e:bob@example.com"));
+    let bob: Value = serde_json::from_str(&leads[1].4).unwrap();
     assert_eq!(bob["email"], "bob@example.com");
     assert_eq!(bob["company"], "Acme \"Rockets\"");
     assert_eq!(bob["domain"], "acme.com");
     assert_eq!(bob["Notes"], "two\nlines");
-    assert_eq!(leads[2].2, digest("d:eve-online.com|eve online"));
+    assert_eq!(key(&leads[2]), DedupeKey::of("d:eve-online.com|eve online"));
 }
 
 #[tokio::test]
@@ -106,8 +107,10 @@ async fn encodings_and_delimiters_are_detected() {
     let latin: Vec<u8> = b"email;company\nanne@example.net;Caf\xe9 R\xe9publique\n".to_vec();
     let import = api.csv(table, latin).await;
     assert_eq!((import["encoding"].as_str(), import["delimiter"].as_str()), (Some("Windows-1252"), Some(";")));
-    let (payload,): (String,) = sqlx::query_as("SELECT payload FROM leads WHERE dedupe_key = $1")
-        .bind(digest("e:anne@example.net"))
+    let anne = DedupeKey::of("e:anne@example.net");
+    let (payload,): (String,) = sqlx::query_as("SELECT payload FROM leads WHERE key_hi = $1 AND key_lo = $2")
+        .bind(anne.hi)
+        .bind(anne.lo)
         .fetch_one(&api.app.database.any().await)
         .await
         .unwrap();
@@ -234,17 +237,20 @@ async fn rows_are_routed_to_tables_by_rules() {
     assert_eq!(status, StatusCode::CREATED, "{import}");
     assert_eq!((import["accepted"].as_u64(), import["held"].as_u64()), (Some(4), Some(1)));
     assert_eq!(import["estimated_credits"], 2.0 + 3.0 + 2.0);
-    let routed: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT dedupe_key, table_id FROM leads ORDER BY line")
-        .fetch_all(&api.app.database.any().await)
-        .await
-        .unwrap();
+    let routed: Vec<(i64, i64, Option<i64>)> =
+        sqlx::query_as("SELECT key_hi, key_lo, table_id FROM leads ORDER BY line")
+            .fetch_all(&api.app.database.any().await)
+            .await
+            .unwrap();
+    let routed: Vec<(DedupeKey, Option<i64>)> =
+        routed.into_iter().map(|(hi, lo, table)| (DedupeKey { hi, lo }, table)).collect();
     assert_eq!(
         routed,
         [
-            (digest("e:a@example.com"), Some(europe)),
-            (digest("e:b@example.com"), Some(americas)),
-            (digest("e:c@example.com"), None),
-            (digest("e:d@example.com"), Some(europe)),
+            (DedupeKey::of("e:a@example.com"), Some(europe)),
+            (DedupeKey::of("e:b@example.com"), Some(americas)),
+            (DedupeKey::of("e:c@example.com"), None),
+            (DedupeKey::of("e:d@example.com"), Some(europe)),
         ]
     );
     let bad =
@@ -311,27 +317,103 @@ async fn imports_need_a_token_with_the_operator_role() {
     assert_status(&response, StatusCode::FORBIDDEN);
 }
 
+/// A database of a version before keys were hashed, first started on this one: its plain keys
+/// (migration 0017 keeps them aside) are hashed, so the leads stay duplicates of the same leads
+/// coming again; one whose hash another lead took keeps its row but takes no part in dedupe.
 #[tokio::test]
 async fn plain_dedupe_keys_of_earlier_versions_are_hashed_at_the_first_start_only() {
     let api = Api::new().await;
     let (_, table) = api.table(None).await;
-    api.csv(table, "email\nada@example.com\n").await;
+    api.csv(table, "email\nada@example.com\nbob@example.com\n").await;
     let pool = api.app.database.any().await;
-    async fn stored_key(pool: &sqlx::AnyPool) -> String {
-        let (key,): (String,) = sqlx::query_as("SELECT dedupe_key FROM leads").fetch_one(pool).await.unwrap();
-        key
+    type Stored = (Option<i64>, Option<i64>, Option<String>);
+    async fn stored(pool: &sqlx::AnyPool) -> Vec<Stored> {
+        sqlx::query_as("SELECT key_hi, key_lo, legacy_dedupe_key FROM leads ORDER BY id").fetch_all(pool).await.unwrap()
     }
-    // The lead as a version before hashed keys stored it, and a start of this one.
-    sqlx::query("UPDATE leads SET dedupe_key = 'e:ada@example.com'").execute(&pool).await.unwrap();
+    let plain = "UPDATE leads SET key_hi = NULL, key_lo = NULL, legacy_dedupe_key = 'e:ada@example.com'";
+    // Both leads as such a version stored them, the second one with the first one's key.
+    sqlx::query(plain).execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM upkeep").execute(&pool).await.unwrap();
     kiln::store::Db::connect(&api.app.database.url).await.unwrap();
-    assert_eq!(stored_key(&pool).await, digest("e:ada@example.com"));
+    let ada = DedupeKey::of("e:ada@example.com");
+    assert_eq!(stored(&pool).await, [(Some(ada.hi), Some(ada.lo), None), (None, None, None)]);
     assert_eq!(api.csv(table, "email\nada@example.com\n").await["duplicates"], 1);
 
     // Done once: later starts do not read the leads again.
-    sqlx::query("UPDATE leads SET dedupe_key = 'e:ada@example.com'").execute(&pool).await.unwrap();
+    sqlx::query(plain).execute(&pool).await.unwrap();
     kiln::store::Db::connect(&api.app.database.url).await.unwrap();
-    assert_eq!(stored_key(&pool).await, "e:ada@example.com");
+    assert_eq!(stored(&pool).await[0], (None, None, Some("e:ada@example.com".to_owned())));
+}
+
+/// A database of the version before keys were two integers (migrations up to 0016): migration
+/// 0017 turns each hex key into the two halves a new import computes for the same lead, so the
+/// leads stay duplicates of themselves; a marked key (a lead kept beside the one whose hash it
+/// had) takes no part in dedupe, and a plain key is hashed at the start.
+#[tokio::test]
+async fn hex_dedupe_keys_become_the_same_two_halves_at_the_upgrade() {
+    let database = support::TestDatabase::fresh().await;
+    let store = if database.is_postgres() { "postgres" } else { "sqlite" };
+    if !database.is_postgres() {
+        std::fs::File::create(database.dir.path().join("kiln.db")).unwrap();
+    }
+    let pool = database.any().await;
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(store);
+    let earlier = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&all).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0017" {
+            std::fs::copy(&path, earlier.path().join(name)).unwrap();
+        }
+    }
+    sqlx::migrate::Migrator::new(earlier.path()).await.unwrap().run(&pool).await.unwrap();
+    let hex = |key: &str| {
+        let key = DedupeKey::of(key);
+        format!("{:016x}{:016x}", key.hi as u64, key.lo as u64)
+    };
+    // Bob's hash begins with a set bit: its first half is negative.
+    let keys = [
+        hex("e:ada@example.com"),
+        hex("e:bob@example.com"),
+        format!("{}-3", hex("e:ada@example.com")),
+        "e:dora@example.com".to_owned(),
+    ];
+    for (line, key) in keys.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO leads (workspace_id, import_id, priority, line, dedupe_key, payload, state, created_at)
+             VALUES (1, 1, 1, $1, $2, '{}', 'queued', 0)",
+        )
+        .bind(line as i64 + 1)
+        .bind(key.as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+
+    kiln::store::Db::connect(&database.url).await.unwrap();
+    let stored: Vec<(Option<i64>, Option<i64>, Option<String>)> =
+        sqlx::query_as("SELECT key_hi, key_lo, legacy_dedupe_key FROM leads ORDER BY line")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let halves = |key: &str| {
+        let key = DedupeKey::of(key);
+        (Some(key.hi), Some(key.lo), None)
+    };
+    assert!(DedupeKey::of("e:bob@example.com").hi < 0);
+    assert_eq!(
+        stored,
+        [halves("e:ada@example.com"), halves("e:bob@example.com"), (None, None, None), halves("e:dora@example.com")]
+    );
+    let again = sqlx::query(
+        "INSERT INTO leads (workspace_id, import_id, priority, line, key_hi, key_lo, payload, state, created_at)
+         VALUES (1, 1, 1, 5, $1, $2, '{}', 'queued', 0)",
+    )
+    .bind(DedupeKey::of("e:bob@example.com").hi)
+    .bind(DedupeKey::of("e:bob@example.com").lo)
+    .execute(&pool)
+    .await;
+    assert!(again.is_err(), "the same lead again is refused by the unique key");
 }
 
 /// The real files in ../shared/data/real, as they come from the world.

@@ -39,7 +39,7 @@ impl RejectReason {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lead {
     pub route: Route,
-    pub dedupe_key: String,
+    pub dedupe_key: DedupeKey,
     pub payload: String,
 }
 
@@ -201,44 +201,59 @@ fn is_webmail(domain: &str) -> bool {
     WEBMAIL.contains(&domain)
 }
 
-/// How the workspace recognises this lead again, as its [`digest`]: the email (`e:…`); else the
-/// LinkedIn URL (`l:…`); else the domain with the name (`d:…|…`); else the company with the name
-/// (`c:…|…`). The key is hashed in parts, never written out whole.
-fn dedupe_key(person: &Person) -> Option<String> {
+/// How the workspace recognises this lead again: the email (`e:…`); else the LinkedIn URL
+/// (`l:…`); else the domain with the name (`d:…|…`); else the company with the name (`c:…|…`).
+/// The key is hashed in parts, never written out whole.
+fn dedupe_key(person: &Person) -> Option<DedupeKey> {
     if let Some(email) = &person.email {
-        return Some(digest_parts(&["e:", email.as_str()]));
+        return Some(DedupeKey::of_parts(&["e:", email.as_str()]));
     }
     // Normalised only here: most leads have an email.
     if let Some(linkedin) = linkedin_key(&person.linkedin) {
-        return Some(digest_parts(&["l:", &linkedin]));
+        return Some(DedupeKey::of_parts(&["l:", &linkedin]));
     }
     let name = person.full_name.to_lowercase();
     if let Some(domain) = &person.domain {
-        return Some(digest_parts(&["d:", domain, "|", &name]));
+        return Some(DedupeKey::of_parts(&["d:", domain, "|", &name]));
     }
     if !person.company.is_empty() {
-        return Some(digest_parts(&["c:", &person.company.to_lowercase(), "|", &name]));
+        return Some(DedupeKey::of_parts(&["c:", &person.company.to_lowercase(), "|", &name]));
     }
     None
 }
 
-/// What the ledger keeps of a dedupe key: a hash (128 bits of SHA-256, in hex), so a lead whose
-/// personal fields were purged is still recognised when it comes again.
-pub fn digest(key: &str) -> String {
-    digest_parts(&[key])
+/// What the ledger keeps of a dedupe key: a hash, so that a lead whose personal fields were
+/// purged is still recognised when it comes again. 128 bits of SHA-256, stored as two integers
+/// (`leads.key_hi`, `leads.key_lo`): half the bytes of the same bits in hex, in every row and in
+/// the unique index each new lead is checked against, and bound to a statement without a string.
+/// Ordered as the database orders the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DedupeKey {
+    pub hi: i64,
+    pub lo: i64,
 }
 
-/// The [`digest`] of the parts' concatenation.
-fn digest_parts(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
+impl DedupeKey {
+    /// The key of `key` written out (`e:ada@example.com`).
+    pub fn of(key: &str) -> DedupeKey {
+        DedupeKey::of_parts(&[key])
     }
-    let mut text = [0u8; 32];
-    // 16 bytes always fit 32 hex digits, which are ASCII.
-    let _ = hex::encode_to_slice(&hasher.finalize()[..16], &mut text);
-    text.iter().map(|&digit| char::from(digit)).collect()
+
+    /// The key of the parts' concatenation.
+    fn of_parts(parts: &[&str]) -> DedupeKey {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+        }
+        let hash = hasher.finalize();
+        let half = |at: usize| {
+            let mut bytes = [0; 8];
+            bytes.copy_from_slice(&hash[at..at + 8]);
+            i64::from_be_bytes(bytes)
+        };
+        DedupeKey { hi: half(0), lo: half(8) }
+    }
 }
 
 fn write_json_string(out: &mut Vec<u8>, value: &str) {
@@ -281,9 +296,18 @@ mod tests {
             ])
             .unwrap();
         assert_eq!(lead.route, Route::Table(7));
-        assert_eq!(lead.dedupe_key, digest("e:ada@engines.co.uk"));
-        // The ledger holds keys made so: the first 16 bytes of SHA-256, in lower-case hex.
-        assert_eq!(digest("e:ada@example.com"), "60cf948438e515fc63ecee8fa1e6dab7");
+        assert_eq!(lead.dedupe_key, DedupeKey::of("e:ada@engines.co.uk"));
+        // The ledger holds keys made so: the first 16 bytes of SHA-256 (60cf9484…e6dab7 in hex,
+        // as earlier versions stored it and migration 0017 reads it), as two signed integers.
+        assert_eq!(
+            DedupeKey::of("e:ada@example.com"),
+            DedupeKey { hi: 0x60cf_9484_38e5_15fc, lo: 0x63ec_ee8f_a1e6_dab7 }
+        );
+        assert_eq!(
+            DedupeKey::of("e:bob@example.com").hi,
+            0xb090_1e31_1413_2bcd_u64 as i64,
+            "a hash whose first bit is set is a negative half"
+        );
         let payload: serde_json::Value = serde_json::from_str(&lead.payload).unwrap();
         assert_eq!(payload["email"], "ada@engines.co.uk");
         assert_eq!(payload["full_name"], "Ada Lovelace");
@@ -296,13 +320,13 @@ mod tests {
     fn without_an_email_the_domain_and_name_identify_the_lead() {
         let mut b = builder(&["first_name", "last_name", "website"]);
         let lead = b.build(&["Grace", "Hopper", "navy.mil"]).unwrap();
-        assert_eq!(lead.dedupe_key, digest("d:navy.mil|grace hopper"));
+        assert_eq!(lead.dedupe_key, DedupeKey::of("d:navy.mil|grace hopper"));
         let company = builder(&["name", "website"]).build(&["Stripe", "https://stripe.com"]).unwrap();
-        assert_eq!(company.dedupe_key, digest("d:stripe.com|"));
+        assert_eq!(company.dedupe_key, DedupeKey::of("d:stripe.com|"));
         let linkedin = builder(&["name", "LinkedIn URL"]).build(&["Ada", "https://www.linkedin.com/in/Ada/"]).unwrap();
-        assert_eq!(linkedin.dedupe_key, digest("l:linkedin.com/in/ada"));
+        assert_eq!(linkedin.dedupe_key, DedupeKey::of("l:linkedin.com/in/ada"));
         let by_company = builder(&["full_name", "company"]).build(&["Ada Lovelace", "Analytical Engines"]).unwrap();
-        assert_eq!(by_company.dedupe_key, digest("c:analytical engines|ada lovelace"));
+        assert_eq!(by_company.dedupe_key, DedupeKey::of("c:analytical engines|ada lovelace"));
     }
 
     #[test]

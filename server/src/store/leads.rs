@@ -1,6 +1,7 @@
 //! Leads, written in batches as an import streams in.
 
 use super::{Db, Tx, on_db, on_tx};
+use crate::ingest::lead::DedupeKey;
 use std::collections::{HashMap, HashSet};
 
 /// A row that became a lead.
@@ -8,7 +9,7 @@ pub struct NewLead {
     /// `None` when no routing rule took it and the workspace holds unrouted rows.
     pub table_id: Option<i64>,
     pub line: u64,
-    pub dedupe_key: String,
+    pub dedupe_key: DedupeKey,
     /// The JSON object to send to Clay.
     pub payload: String,
 }
@@ -42,7 +43,7 @@ impl Batch {
     pub fn arrange(self) -> Arranged {
         let first_of_key: Vec<bool> = {
             let mut seen = HashSet::with_capacity(self.leads.len());
-            self.leads.iter().map(|lead| seen.insert(lead.dedupe_key.as_str())).collect()
+            self.leads.iter().map(|lead| seen.insert(lead.dedupe_key)).collect()
         };
         let mut repeated = 0;
         let mut by_table: HashMap<Option<i64>, Vec<NewLead>> = HashMap::new();
@@ -61,7 +62,7 @@ impl Batch {
             // follow key order within the batch: an import is sent in file order batch by batch,
             // and what must show the file's order reads `line` (the export, the dead leads).
             if leads.len() >= KEY_ORDER_FROM {
-                leads.sort_by_cached_key(|lead| key_prefix(&lead.dedupe_key));
+                leads.sort_by_cached_key(|lead| lead.dedupe_key);
             }
         }
         Arranged {
@@ -72,15 +73,6 @@ impl Batch {
             bytes: self.bytes,
         }
     }
-}
-
-/// The first eight bytes of a key as an integer that orders as they do: enough to put a batch's
-/// keys (hashes) in order without comparing strings on the heap, or moving each lead many times.
-fn key_prefix(key: &str) -> u64 {
-    let mut prefix = [0; 8];
-    let bytes = &key.as_bytes()[..key.len().min(8)];
-    prefix[..bytes.len()].copy_from_slice(bytes);
-    u64::from_be_bytes(prefix)
 }
 
 /// A batch ready to be written ([`Batch::arrange`]).
@@ -152,9 +144,9 @@ pub async fn write_batch(
     // duplicates.
     let (insert_into, on_duplicate) = match tx {
         Tx::Sqlite(_) => ("INSERT OR IGNORE INTO", ""),
-        Tx::Postgres(_) => ("INSERT INTO", " ON CONFLICT (workspace_id, dedupe_key) DO NOTHING"),
+        Tx::Postgres(_) => ("INSERT INTO", " ON CONFLICT (workspace_id, key_hi, key_lo) DO NOTHING"),
     };
-    // The keys, payloads and reasons are bound by value: the driver takes the strings over, where
+    // The payloads and reasons are bound by value: the driver takes the strings over, where
     // a borrowed one is copied once more for the database's thread (about 350 MB for 1,000,000
     // rows).
     let still_arriving = on_tx!(tx, tx => {
@@ -167,9 +159,9 @@ pub async fn write_batch(
                 leads.peek()?;
                 let chunk: Vec<NewLead> = leads.by_ref().take(ROWS_PER_STATEMENT).collect();
                 let rows = chunk.len() as u64;
-                // What the statement's rows share is bound once; each row binds its own three.
+                // What the statement's rows share is bound once; each row binds its own four.
                 let mut insert = sqlx::QueryBuilder::new(format!(
-                    "{insert_into} leads (workspace_id, import_id, table_id, priority, state, created_at, line, dedupe_key, payload) SELECT ",
+                    "{insert_into} leads (workspace_id, import_id, table_id, priority, state, created_at, line, key_hi, key_lo, payload) SELECT ",
                 ));
                 insert
                     .separated(", ")
@@ -179,9 +171,12 @@ pub async fn write_batch(
                     .push_bind(priority)
                     .push_bind(state)
                     .push_bind(now);
-                insert.push(", column1, column2, column3 FROM (");
+                insert.push(", column1, column2, column3, column4 FROM (");
                 insert.push_values(chunk, |mut row, lead| {
-                    row.push_bind(lead.line as i64).push_bind(lead.dedupe_key).push_bind(lead.payload);
+                    row.push_bind(lead.line as i64)
+                        .push_bind(lead.dedupe_key.hi)
+                        .push_bind(lead.dedupe_key.lo)
+                        .push_bind(lead.payload);
                 });
                 insert.push(") AS new_leads");
                 insert.push(on_duplicate);
@@ -273,11 +268,12 @@ pub async fn export_page(db: &Db, import_id: i64, after: i64, limit: i64) -> Res
     .await)
 }
 
-/// Leads stored before dedupe keys were hashed keep a plain key (`e:ada@…`, `d:…`): it is
+/// Leads stored before dedupe keys were hashed, in a database Kiln had not started on since,
+/// keep their plain key (`e:ada@…`, `d:…`) in `legacy_dedupe_key` (migration 0017): it is
 /// replaced by its hash, so they stay duplicates of the same lead coming again, and a purge
-/// leaves no email behind. A lead imported again since (its hash taken) keeps its own row with
-/// a marked key. Runs at start-up, until it has once run to the end: finding the plain keys
-/// reads every lead, and Kiln has stored none since.
+/// leaves no email behind. A lead imported again since (its hash taken) keeps its own row, with
+/// no key: it takes no part in dedupe. Runs at start-up, until it has once run to the end:
+/// finding the plain keys reads every lead, and Kiln has stored none since.
 pub async fn hash_plain_dedupe_keys(db: &Db) -> Result<u64, sqlx::Error> {
     const TASK: &str = "hash plain dedupe keys";
     if super::upkeep::is_done(db, TASK).await? {
@@ -286,7 +282,7 @@ pub async fn hash_plain_dedupe_keys(db: &Db) -> Result<u64, sqlx::Error> {
     let mut hashed = 0;
     loop {
         let plain: Vec<(i64, String)> = on_db!(db, pool => sqlx::query_as(
-            "SELECT id, dedupe_key FROM leads WHERE dedupe_key LIKE '_:%' ORDER BY id LIMIT 1000",
+            "SELECT id, legacy_dedupe_key FROM leads WHERE legacy_dedupe_key IS NOT NULL ORDER BY id LIMIT 1000",
         )
         .fetch_all(pool)
         .await)?;
@@ -295,16 +291,20 @@ pub async fn hash_plain_dedupe_keys(db: &Db) -> Result<u64, sqlx::Error> {
             return Ok(hashed);
         }
         for (id, key) in plain {
-            let digest = crate::ingest::lead::digest(&key);
-            let marked = format!("{digest}-{id}");
+            let key = DedupeKey::of(&key);
             on_db!(db, pool => sqlx::query(
-                "UPDATE leads SET dedupe_key = CASE WHEN EXISTS (
-                     SELECT 1 FROM leads o WHERE o.workspace_id = leads.workspace_id AND o.dedupe_key = $2) THEN $3 ELSE $2 END
+                "UPDATE leads SET legacy_dedupe_key = NULL,
+                     key_hi = CASE WHEN EXISTS (SELECT 1 FROM leads o
+                                  WHERE o.workspace_id = leads.workspace_id AND o.key_hi = $2 AND o.key_lo = $3)
+                              THEN NULL ELSE $2 END,
+                     key_lo = CASE WHEN EXISTS (SELECT 1 FROM leads o
+                                  WHERE o.workspace_id = leads.workspace_id AND o.key_hi = $2 AND o.key_lo = $3)
+                              THEN NULL ELSE $3 END
                  WHERE id = $1",
             )
             .bind(id)
-            .bind(&digest)
-            .bind(&marked)
+            .bind(key.hi)
+            .bind(key.lo)
             .execute(pool)
             .await
             .map(drop))?;
@@ -334,7 +334,7 @@ mod tests {
             let db = db.clone();
             async move {
                 let import = new_import(&db, workspace, table).await;
-                let leads = (1..=3).map(|line| lead(table, line, &format!("{name}-{line}"))).collect();
+                let leads = (1..=3).map(|line| lead(table, line, DedupeKey::of(&format!("{name}-{line}")))).collect();
                 assert_eq!(write(&db, import, workspace, leads).await, 3);
                 import
             }
@@ -394,9 +394,9 @@ mod tests {
         let import = new_import(&db, workspace, table).await;
         let n = KEY_ORDER_FROM as u64;
         // Keys that sort against the lines.
-        let large = (1..=n).map(|line| lead(table, line, &format!("{:08}", n - line))).collect();
+        let large = (1..=n).map(|line| lead(table, line, DedupeKey { hi: (n - line) as i64, lo: 0 })).collect();
         assert_eq!(write(&db, import, workspace, large).await, n);
-        let small = (n + 1..=n + 3).map(|line| lead(table, line, &format!("z{line}"))).collect();
+        let small = (n + 1..=n + 3).map(|line| lead(table, line, DedupeKey::of(&format!("z{line}")))).collect();
         assert_eq!(write(&db, import, workspace, small).await, 3);
         let Db::Sqlite(pool) = &db else { unreachable!() };
         let lines_by_id: Vec<i64> =
@@ -453,8 +453,8 @@ mod tests {
         format!(r#"{{"line":{line}}}"#)
     }
 
-    fn lead(table_id: i64, line: u64, key: &str) -> NewLead {
-        NewLead { table_id: Some(table_id), line, dedupe_key: key.to_owned(), payload: payload(line) }
+    fn lead(table_id: i64, line: u64, dedupe_key: DedupeKey) -> NewLead {
+        NewLead { table_id: Some(table_id), line, dedupe_key, payload: payload(line) }
     }
 
     /// Writes one batch of the import's leads, committed; how many were accepted.
