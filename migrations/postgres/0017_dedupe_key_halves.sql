@@ -1,6 +1,6 @@
 -- A lead's dedupe key, 128 bits of SHA-256, as two integers rather than 32 hex characters: half
 -- the bytes in each row and in the unique index every new lead is checked against, and bound
--- without a string on either side (a third less time per imported row on SQLite:
+-- without a string on either side (on SQLite an import takes about a sixth less time:
 -- docs/BENCHMARKS.md). See the SQLite migration of the same number for the keys that are not a
 -- hash.
 ALTER TABLE leads ADD COLUMN key_hi BIGINT, ADD COLUMN key_lo BIGINT;

@@ -1,6 +1,6 @@
 -- A lead's dedupe key, 128 bits of SHA-256, as two integers rather than 32 hex characters: half
 -- the bytes in each row and in the unique index every new lead is checked against, and bound
--- without a string on either side (a third less time per imported row: docs/BENCHMARKS.md).
+-- without a string on either side (an import takes about a sixth less time: docs/BENCHMARKS.md).
 -- SQLite changes a table's UNIQUE constraint only by rebuilding the table; nothing refers to
 -- `leads`, so it is copied, dropped and renamed, and its indexes made again.
 --

@@ -292,19 +292,22 @@ pub async fn hash_plain_dedupe_keys(db: &Db) -> Result<u64, sqlx::Error> {
         }
         for (id, key) in plain {
             let key = DedupeKey::of(&key);
-            on_db!(db, pool => sqlx::query(
-                "UPDATE leads SET legacy_dedupe_key = NULL,
-                     key_hi = CASE WHEN EXISTS (SELECT 1 FROM leads o
-                                  WHERE o.workspace_id = leads.workspace_id AND o.key_hi = $2 AND o.key_lo = $3)
-                              THEN NULL ELSE $2 END,
-                     key_lo = CASE WHEN EXISTS (SELECT 1 FROM leads o
-                                  WHERE o.workspace_id = leads.workspace_id AND o.key_hi = $2 AND o.key_lo = $3)
-                              THEN NULL ELSE $3 END
-                 WHERE id = $1",
+            let taken: bool = on_db!(db, pool => sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM leads o JOIN leads l ON l.workspace_id = o.workspace_id
+                                WHERE l.id = $1 AND o.key_hi = $2 AND o.key_lo = $3)",
             )
             .bind(id)
             .bind(key.hi)
             .bind(key.lo)
+            .fetch_one(pool)
+            .await)?;
+            let key = (!taken).then_some(key);
+            on_db!(db, pool => sqlx::query(
+                "UPDATE leads SET key_hi = $2, key_lo = $3, legacy_dedupe_key = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .bind(key.map(|key| key.hi))
+            .bind(key.map(|key| key.lo))
             .execute(pool)
             .await
             .map(drop))?;
