@@ -186,6 +186,44 @@ async fn ndjson_and_json_arrays_go_through_the_same_pipeline() {
     assert!(error["error"].as_str().unwrap().contains("not a JSON array"), "{error}");
 }
 
+/// Rows that share a physical line — a minified JSON array, a CSV whose lines end with a lone CR
+/// (old Mac exports) — are still accounted for one by one: each reject keeps a number of its own.
+#[tokio::test]
+async fn rows_sharing_a_physical_line_are_rejected_one_by_one() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let rejects = |id: i64| {
+        let request = api.client.get(api.app.url(&format!("/api/v1/imports/{id}/rejects.csv"))).bearer_auth(&api.token);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+
+    let minified = r#"[{"email":"bad"},{"email":"a@example.com"},{"email":"worse"},7]"#;
+    let (status, import) = api.import(&format!("table_id={table}"), "application/json", minified).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    assert_balanced(&import);
+    assert_eq!((import["accepted"].as_u64(), import["rejected"].as_u64()), (Some(1), Some(3)));
+    let report = rejects(import["id"].as_i64().unwrap()).await;
+    let numbers: Vec<&str> = report.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(numbers, ["1", "3", "4"], "array elements by position: {report}");
+
+    let old_mac = "email,name\rbad,A\rb@example.com,B\rworse,C\r\rc@example.com,D";
+    let import = api.csv(table, old_mac).await;
+    assert_balanced(&import);
+    assert_eq!((import["accepted"].as_u64(), import["rejected"].as_u64()), (Some(2), Some(2)), "{import}");
+    assert_eq!(import["blank_lines"], 1);
+    let report = rejects(import["id"].as_i64().unwrap()).await;
+    assert!(
+        report.contains("\r\n2,invalid email,bad,A\r\n") && report.contains("\r\n4,invalid email,worse,C"),
+        "{report}"
+    );
+
+    // NDJSON written with a byte order mark keeps its first row; a final line end is no blank line.
+    let ndjson = "\u{feff}{\"email\":\"e@example.com\"}\n{\"email\":\"f@example.com\"}\n";
+    let (status, import) = api.import(&format!("table_id={table}"), "application/x-ndjson", ndjson).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    assert_eq!((import["accepted"].as_u64(), import["blank_lines"].as_u64()), (Some(2), Some(0)), "{import}");
+}
+
 #[tokio::test]
 async fn the_mapping_can_be_overridden() {
     let api = Api::new().await;

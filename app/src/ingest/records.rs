@@ -15,8 +15,9 @@
 //!   reported as [`Parsed::TooLong`]. The buffers therefore never grow past the limit (field
 //!   bytes) and one field end per input byte within it.
 //! - **Line numbers.** Each record carries the 1-based physical line it starts on, counted by `\n`
-//!   bytes, so a quoted field spanning three lines moves the next record's line by three. (A lone
-//!   `\r` ends a record, as csv-core reads it, but does not start a new line number.)
+//!   bytes, so a quoted field spanning three lines moves the next record's line by three. A lone
+//!   `\r` between records (old Mac files) ends a line too, so every record and blank line has a
+//!   line of its own: the rejects report is keyed by it. (Inside a quoted field only `\n` counts.)
 //! - **Blank lines are reported**, not skipped as csv-core does, so an import can count them: an
 //!   empty line, or a line holding only `""`, is [`Parsed::Blank`].
 //! - **NUL bytes are removed** from field data. Some CRM exports pad fields with them, nothing in a
@@ -102,7 +103,8 @@ pub enum Parsed<'a> {
 #[derive(Clone, Copy, Debug)]
 enum Position {
     /// Between records. `after_cr`: the last record or blank line ended with `\r`, so a `\n` that
-    /// follows completes its CRLF instead of being an empty line.
+    /// follows completes its CRLF instead of being an empty line, and anything else follows a lone
+    /// `\r`, which ended a line of its own.
     BetweenRecords {
         after_cr: bool,
     },
@@ -202,10 +204,16 @@ impl RecordReader {
                     self.line += 1;
                 }
                 b'\r' => {
+                    if after_cr {
+                        self.line += 1;
+                    }
                     on(Parsed::Blank { line: self.line });
                     after_cr = true;
                 }
                 _ => {
+                    if after_cr {
+                        self.line += 1;
+                    }
                     self.position = Position::InRecord(Progress { line: self.line, bytes: 0, discarding: false });
                     return &input[i..];
                 }
@@ -467,7 +475,11 @@ mod tests {
 
     #[test]
     fn a_lone_cr_ends_a_record() {
-        assert_eq!(read(b"a\rb\n"), [record(1, &["a"]), record(1, &["b"])]);
+        assert_eq!(read(b"a\rb\n"), [record(1, &["a"]), record(2, &["b"])]);
+        assert_eq!(
+            read(b"a\r\rb\r\r\nc"),
+            [record(1, &["a"]), Event::Blank(2), record(3, &["b"]), Event::Blank(4), record(5, &["c"])]
+        );
     }
 
     #[test]
@@ -671,6 +683,20 @@ mod tests {
                 line += fields.iter().map(|f| f.matches('\n').count() as u64).sum::<u64>() + 1;
             }
             prop_assert_eq!(read_chunks(b',', 1 << 16, chunked(text.as_bytes(), &sizes)), expected);
+        }
+
+        #[test]
+        fn every_record_and_blank_line_has_a_line_of_its_own(
+            input in prop::collection::vec(prop::sample::select(b"a,\"\r\n\0;x".to_vec()), 0..200),
+            max in 0usize..40,
+        ) {
+            let lines: Vec<u64> = read_chunks(b',', max, [&input[..]])
+                .iter()
+                .map(|event| match event {
+                    Event::Record(line, _) | Event::Blank(line) | Event::TooLong(line, _) => *line,
+                })
+                .collect();
+            prop_assert!(lines.windows(2).all(|pair| pair[0] < pair[1]), "{:?}", lines);
         }
 
         #[test]

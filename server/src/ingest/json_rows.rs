@@ -23,6 +23,12 @@ pub(super) fn parse(
 ) -> Result<(), ParseError> {
     let mut splitter = Splitter::new(shape);
     let mut rows = Rows { setup, builder: None, saw_data: false };
+    // Some tools write JSON with a UTF-8 byte order mark (PowerShell's `Out-File`, Excel).
+    let head = source.head(UTF8_BOM.len())?;
+    batcher.bytes_seen += head.len() as u64;
+    for piece in splitter.feed(head.strip_prefix(UTF8_BOM).unwrap_or(&head))? {
+        rows.take(piece, &mut batcher)?;
+    }
     while let Some(chunk) = source.next()? {
         batcher.bytes_seen += chunk.len() as u64;
         for piece in splitter.feed(&chunk)? {
@@ -41,7 +47,11 @@ pub(super) fn parse(
     batcher.flush()
 }
 
-/// One element cut out of the stream.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One element cut out of the stream. Its `line` is where it starts in NDJSON, and its position
+/// (1-based) in an array, whose elements often share a line (`[{…},{…}]`): each element has a
+/// number of its own, which the rejects report is keyed by.
 enum Piece {
     Element { line: u64, text: Vec<u8> },
     TooLong { line: u64 },
@@ -122,6 +132,8 @@ struct Splitter {
     skipping: bool,
     line: u64,
     element_line: u64,
+    /// Array elements cut out so far.
+    elements: u64,
     depth: u32,
     in_string: bool,
     escaped: bool,
@@ -144,6 +156,7 @@ impl Splitter {
             skipping: false,
             line: 1,
             element_line: 1,
+            elements: 0,
             depth: 0,
             in_string: false,
             escaped: false,
@@ -162,6 +175,8 @@ impl Splitter {
     fn finish(&mut self) -> Result<Vec<Piece>, ParseError> {
         let mut pieces = Vec::new();
         match self.shape {
+            // A body ending with a line end has no line after it.
+            Shape::Lines if self.current.is_empty() && !self.skipping => {}
             Shape::Lines => self.end_element(&mut pieces),
             Shape::Array => {
                 if self.array == ArrayState::Before {
@@ -191,10 +206,18 @@ impl Splitter {
     }
 
     fn end_element(&mut self, pieces: &mut Vec<Piece>) {
-        let line = self.element_line;
+        let blank = !self.skipping && self.current.iter().all(u8::is_ascii_whitespace);
+        let line = match self.shape {
+            Shape::Lines => self.element_line,
+            Shape::Array if blank => 0,
+            Shape::Array => {
+                self.elements += 1;
+                self.elements
+            }
+        };
         if self.skipping {
             pieces.push(Piece::TooLong { line });
-        } else if self.current.iter().all(u8::is_ascii_whitespace) {
+        } else if blank {
             if self.shape == Shape::Lines {
                 pieces.push(Piece::Blank);
             }
@@ -233,7 +256,7 @@ impl Splitter {
         match self.array {
             ArrayState::Before => match byte {
                 b'[' => self.array = ArrayState::Inside,
-                b if b.is_ascii_whitespace() || b == 0xEF || b == 0xBB || b == 0xBF => {}
+                b if b.is_ascii_whitespace() => {}
                 _ => return Err(ParseError::Unreadable("the body is not a JSON array of objects".into())),
             },
             ArrayState::Inside => {
@@ -317,12 +340,29 @@ mod tests {
     }
 
     #[test]
+    fn a_final_line_end_is_not_a_blank_line() {
+        assert_eq!(split(Shape::Lines, "{\"a\":1}\n", 100), ["1:{\"a\":1}"]);
+        assert_eq!(split(Shape::Lines, "{\"a\":1}\n\n", 100), ["1:{\"a\":1}", "blank"]);
+        assert_eq!(split(Shape::Lines, "{\"a\":1}\n  ", 100), ["1:{\"a\":1}", "blank"]);
+    }
+
+    #[test]
+    fn array_elements_are_numbered_by_position_even_on_one_line() {
+        for chunk in [1, 4, 100] {
+            assert_eq!(
+                split(Shape::Array, "[{\"a\":1},{\"a\":2} ,\n{\"a\":3}]", chunk),
+                ["1:{\"a\":1}", "2:{\"a\":2}", "3:{\"a\":3}"]
+            );
+        }
+    }
+
+    #[test]
     fn arrays_split_on_top_level_commas_only() {
         let input = "[\n {\"a\":\"x,]y\",\"b\":[1,2]},\n {\"c\":{\"d\":\"}\"}}, 3\n]";
         for chunk in [1, 3, 100] {
             assert_eq!(
                 split(Shape::Array, input, chunk),
-                ["2:{\"a\":\"x,]y\",\"b\":[1,2]}", "3:{\"c\":{\"d\":\"}\"}}", "3:3"]
+                ["1:{\"a\":\"x,]y\",\"b\":[1,2]}", "2:{\"c\":{\"d\":\"}\"}}", "3:3"]
             );
         }
         assert!(split(Shape::Array, "[]", 1).is_empty());
@@ -332,7 +372,7 @@ mod tests {
     fn oversized_elements_are_skipped_not_kept() {
         let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_ROW_BYTES + 10));
         let input = format!("[{big},{{\"b\":1}}]");
-        assert_eq!(split(Shape::Array, &input, 4096), ["1:too long", "1:{\"b\":1}"]);
+        assert_eq!(split(Shape::Array, &input, 4096), ["1:too long", "2:{\"b\":1}"]);
     }
 
     #[test]

@@ -511,14 +511,15 @@ pub async fn requeue_dead(db: &Db, id: i64, lead_id: Option<i64>) -> Result<Opti
 
 /// Holds the import's queued leads beyond the first ones whose estimated credits fit in
 /// `credits` (the operator chose to queue only what fits the budget), in file order, and
-/// re-estimates the import. Returns how many were held.
+/// re-estimates the import. Returns how many were held. (Ordered by `id` too: with rows of equal
+/// `line`, SQL's default window frame would give them all the group's running total.)
 pub async fn queue_only_what_fits(db: &Db, id: i64, credits: f64) -> Result<u64, sqlx::Error> {
     on_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let held = sqlx::query(&format!(
             "{} leads SET state = 'held' WHERE id IN (
                  SELECT id FROM (
-                     SELECT l.id, SUM(t.credits_per_lead) OVER (ORDER BY l.line) AS running
+                     SELECT l.id, SUM(t.credits_per_lead) OVER (ORDER BY l.line, l.id) AS running
                      FROM leads l JOIN clay_tables t ON t.id = l.table_id
                      WHERE l.import_id = $1 AND l.state IN ('queued', 'staged')
                  ) AS ordered
