@@ -13,7 +13,8 @@
 //! `x-clay-webhook-auth`), `cap` (lifetime cap, default 50,000), `rate` and `burst`,
 //! `fail` (the share of requests answered 500, deterministic per row and arrival), `fail_status`
 //! (what those are answered instead of 500: 400 makes dead leads, 401 a failing webhook),
-//! `callback_table` (the Kiln table to call back; none when absent), `callback_delay_ms`
+//! `callback_table` (the Kiln table to call back, if that table sends to this very webhook; none
+//! when absent), `callback_delay_ms`
 //! (default 500), `credits` and `actions` (what each row uses, exactly; by default between half
 //! and all of the table's estimates, deterministic per row).
 
@@ -40,6 +41,13 @@ use std::{
 
 /// Clay refuses payloads over 100 KB.
 pub const MAX_PAYLOAD: usize = 100 * 1024;
+
+/// Rows whose arrivals the sandbox remembers (for injected failures and repeats), and webhooks
+/// and workspaces it keeps counts for: it answers whoever reaches Kiln, so what it holds has a
+/// bound. Past it, the rows are forgotten (repeats after that are not counted) and new webhooks
+/// and workspaces answer 404.
+const REMEMBERED_ROWS: usize = 1_000_000;
+const REMEMBERED_WEBHOOKS: usize = 10_000;
 
 #[derive(Clone)]
 pub struct Sandbox {
@@ -72,6 +80,8 @@ pub struct WebhookStats {
     pub past_cap: u64,
     pub callbacks_sent: u64,
     pub callbacks_failed: u64,
+    /// Callbacks asked for a table that does not send to this webhook: not made.
+    pub callbacks_refused: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +142,12 @@ async fn receive(
     let verdict = {
         let mut ledger = sandbox.ledger();
         let ledger = &mut *ledger;
+        let workspace = config.workspace.clone().unwrap_or_else(|| "default".to_owned());
+        if (ledger.webhooks.len() >= REMEMBERED_WEBHOOKS && !ledger.webhooks.contains_key(&id))
+            || (ledger.buckets.len() >= REMEMBERED_WEBHOOKS && !ledger.buckets.contains_key(&workspace))
+        {
+            return (StatusCode::NOT_FOUND, Json(json!({ "error": "no such webhook" }))).into_response();
+        }
         let stats = ledger.webhooks.entry(id.clone()).or_default();
         if let Some(expected) = &config.auth {
             let offered = headers.get("x-clay-webhook-auth").and_then(|v| v.to_str().ok());
@@ -144,7 +160,6 @@ async fn receive(
             stats.too_large += 1;
             return (StatusCode::PAYLOAD_TOO_LARGE, Json(json!({ "error": "payload over 100 KB" }))).into_response();
         }
-        let workspace = config.workspace.clone().unwrap_or_else(|| "default".to_owned());
         let bucket = ledger
             .buckets
             .entry(workspace)
@@ -160,6 +175,10 @@ async fn receive(
                 .into_response();
         }
         let key = kiln_id.clone().unwrap_or_default();
+        if ledger.arrivals.len() >= REMEMBERED_ROWS && !ledger.arrivals.contains_key(&key) {
+            ledger.arrivals.clear();
+            ledger.accepted.clear();
+        }
         let arrival = ledger.arrivals.entry(key.clone()).or_default();
         *arrival += 1;
         let arrival = *arrival;
@@ -198,6 +217,13 @@ async fn call_back(
     config: WebhookConfig,
 ) {
     tokio::time::sleep(Duration::from_millis(config.callback_delay_ms.unwrap_or(500))).await;
+    // The sandbox answers anyone who can reach Kiln: it calls back, with the table's own token,
+    // only into a table that sends to this webhook, so that nobody can mark the leads of a table
+    // that sends to Clay delivered, or spend its budget, through it.
+    if !sends_here(&sandbox.db, table_id, &webhook).await {
+        sandbox.ledger().webhooks.entry(webhook).or_default().callbacks_refused += 1;
+        return;
+    }
     let token = match store::tables::callback_token(&sandbox.db, table_id).await {
         Ok(Some(token)) => token,
         _ => return,
@@ -232,6 +258,20 @@ async fn call_back(
     } else {
         stats.callbacks_failed += 1;
     }
+}
+
+/// Whether one of the table's webhooks is the sandbox webhook `webhook`.
+async fn sends_here(db: &Db, table_id: i64, webhook: &str) -> bool {
+    let Ok(webhooks) = store::webhooks::list(db, Some(table_id)).await else { return false };
+    webhooks.iter().any(|w| {
+        url::Url::parse(w.url.expose()).is_ok_and(|url| {
+            let mut segments = url.path_segments().into_iter().flatten();
+            segments.by_ref().take(5).eq(["sandbox", "clay", "v3", "sources", "webhook"])
+                && segments.next().map(|id| percent_encoding::percent_decode_str(id).decode_utf8_lossy())
+                    == Some(webhook.into())
+                && segments.next().is_none()
+        })
+    })
 }
 
 /// Deterministic synthetic enrichment: the same row always gets the same answer.

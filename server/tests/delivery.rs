@@ -780,6 +780,44 @@ async fn the_sandbox_injects_failures_with_the_status_asked_for() {
     }
 }
 
+/// The sandbox answers whoever reaches Kiln: it calls back only into a table that sends to the
+/// webhook called, never into one that sends to Clay (whose leads a stranger could otherwise mark
+/// delivered, and whose budget spend, with the table's own token).
+#[tokio::test]
+async fn the_sandbox_calls_back_only_into_tables_that_send_to_it() {
+    let app = TestApp::spawn_with(|args| args.no_sandbox = false).await;
+    let api = Api::on(app).await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)).mount(&clay).await;
+    let (workspace_id, table) = workspace(&api, Some(1_000), 2.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    let import = api.csv(table, leads(1, "v")).await["id"].as_i64().unwrap();
+    let clock = ManualClock::at(store::now_millis());
+    drain(&mut worker(&api.app.db, &clock, 1, 8), &clock, 1).await;
+    let kiln_id = received(&clay).await[0].0["kiln_id"].as_str().unwrap().to_owned();
+
+    let forged = api.app.url(&format!(
+        "/sandbox/clay/v3/sources/webhook/forged?callback_table={table}&callback_delay_ms=0&credits=1000000"
+    ));
+    let response = api.client.post(forged).json(&json!({ "kiln_id": kiln_id })).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats: Value =
+            api.client.get(api.app.url("/sandbox/clay/stats")).send().await.unwrap().json().await.unwrap();
+        if stats["forged"]["callbacks_refused"] == 1 {
+            assert_eq!(stats["forged"]["callbacks_sent"], 0, "{stats}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no callback decision: {stats}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let d = delivery(&api, import).await;
+    assert_eq!((n(&d, "retrying"), n(&d, "delivered"), n(&d, "called_back")), (1, 0, 0), "{d}");
+    let budget = api.get(&format!("/api/v1/workspaces/{workspace_id}/budget")).await;
+    assert_eq!(budget["spent"].as_f64(), Some(0.0), "{budget}");
+}
+
 /// The whole flow through the built-in sandbox, with injected failures: every lead arrives, no
 /// webhook passes its cap, Clay calls back and the actual credits replace the estimates.
 #[tokio::test]
