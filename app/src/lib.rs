@@ -89,9 +89,19 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(LoginRoute, LoginPage);
+lazy_page!(SetupRoute, SetupPage);
+lazy_page!(HomeRoute, HomePage);
+lazy_page!(CompareRoute, ComparePage);
+lazy_page!(ImportsRoute, ImportsPage);
+lazy_page!(DeliveriesRoute, DeliveriesPage);
+lazy_page!(WebhooksRoute, WebhooksPage);
+lazy_page!(BudgetsRoute, BudgetsPage);
+lazy_page!(AlertsRoute, AlertsPage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(SettingsRoute, SettingsPage);
 lazy_page!(UsersRoute, UsersPage);
 lazy_page!(WorkspacesRoute, WorkspacesPage);
-lazy_page!(ImportsRoute, ImportsPage);
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -105,19 +115,19 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/setup") view=SetupPage />
+                <Route path=path!("/login") view={leptos_router::Lazy::<LoginRoute>::new()} />
+                <Route path=path!("/setup") view={leptos_router::Lazy::<SetupRoute>::new()} />
                 <ParentRoute path=path!("") view=AppLayout>
-                    <Route path=path!("") view=HomePage />
+                    <Route path=path!("") view={leptos_router::Lazy::<HomeRoute>::new()} />
                     <Route path=path!("/planner") view=PlannerPage />
-                    <Route path=path!("/planner/compare") view=ComparePage />
+                    <Route path=path!("/planner/compare") view={leptos_router::Lazy::<CompareRoute>::new()} />
                     <Route path=path!("/imports") view={leptos_router::Lazy::<ImportsRoute>::new()} />
-                    <Route path=path!("/deliveries") view=DeliveriesPage />
-                    <Route path=path!("/webhooks") view=WebhooksPage />
-                    <Route path=path!("/budgets") view=BudgetsPage />
-                    <Route path=path!("/alerts") view=AlertsPage />
-                    <Route path=path!("/audit") view=AuditPage />
-                    <Route path=path!("/settings") view=SettingsPage />
+                    <Route path=path!("/deliveries") view={leptos_router::Lazy::<DeliveriesRoute>::new()} />
+                    <Route path=path!("/webhooks") view={leptos_router::Lazy::<WebhooksRoute>::new()} />
+                    <Route path=path!("/budgets") view={leptos_router::Lazy::<BudgetsRoute>::new()} />
+                    <Route path=path!("/alerts") view={leptos_router::Lazy::<AlertsRoute>::new()} />
+                    <Route path=path!("/audit") view={leptos_router::Lazy::<AuditRoute>::new()} />
+                    <Route path=path!("/settings") view={leptos_router::Lazy::<SettingsRoute>::new()} />
                     <Route path=path!("/settings/users") view={leptos_router::Lazy::<UsersRoute>::new()} />
                     <Route path=path!("/settings/workspaces") view={leptos_router::Lazy::<WorkspacesRoute>::new()} />
                 </ParentRoute>
