@@ -399,3 +399,30 @@ test('leads held by routing wait in Kiln until an operator sends them to a table
   await expect(row.getByRole('button', { name: 'Pause' })).toHaveCount(0);
   await expect(row.getByRole('button', { name: 'Stop delivery' })).toHaveCount(0);
 });
+
+test('saving a webhook row keeps the sends counted since the page was drawn', async ({ page, context }) => {
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.waitForURL(/\/$/);
+  await sandboxWorkspace(page, {
+    workspace: 'Stale count',
+    budget: '1000',
+    table: 'Counted',
+    credits: '1',
+    query: () => 'counted?workspace=counted',
+  });
+  const row = page.locator('[data-workspace="Stale count"] table.webhooks tbody tr');
+  await expect(row).toContainText('0 / 45,000');
+
+  // Meanwhile, in another tab, five leads go out through the webhook.
+  const other = await context.newPage();
+  await upload(other, 'counted', 5, 'Stale count / Counted');
+  const sent = other.getByTestId('imports').locator('tbody tr').filter({ hasText: 'counted.csv' });
+  await expect(sent.getByTestId('delivered')).toHaveText('5 of 5 delivered', { timeout: 30_000 });
+
+  // The first tab still shows the count it was drawn with; the operator only retires the webhook.
+  await expect(row).toContainText('0 / 45,000');
+  await row.getByLabel('State').selectOption('retired');
+  await row.getByRole('button', { name: 'Save' }).click();
+  await expect(row).toContainText('retired');
+  await expect(row).toContainText('5 / 45,000');
+});

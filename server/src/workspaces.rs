@@ -263,11 +263,13 @@ pub async fn update_webhook(
 ) -> Result<Webhook> {
     let current = store::webhooks::find(db, id).await?.ok_or(Error::NotFound("webhook"))?;
     let current_view = webhook_view(&current);
-    let (cap, margin, used) = webhook_limits(input, Some(&current_view))?;
+    let (cap, margin, _) = webhook_limits(input, Some(&current_view))?;
     let state = state.unwrap_or(current.state);
-    let record = store::webhooks::update(db, id, cap, margin, used, state).await?.ok_or(Error::NotFound("webhook"))?;
+    let record =
+        store::webhooks::update(db, id, cap, margin, input.used, state).await?.ok_or(Error::NotFound("webhook"))?;
     let view = webhook_view(&record);
-    let detail = format!("cap {cap}, margin {margin}, used {used}, {}", state.as_str());
+    let used = input.used.map_or_else(|| "used unchanged".to_owned(), |used| format!("used set to {used}"));
+    let detail = format!("cap {cap}, margin {margin}, {used}, {}", state.as_str());
     audit::record(db, actor, "webhook.update", &view.url_masked, Some(&detail), store::now_millis()).await?;
     Ok(view)
 }

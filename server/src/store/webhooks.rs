@@ -70,23 +70,25 @@ pub async fn list(db: &Db, table_id: Option<i64>) -> Result<Vec<WebhookRecord>, 
 }
 
 /// Changes what a person may change: the count already used (a webhook used elsewhere), its
-/// limits and its state.
+/// limits and its state. Without a new count, the count stays the one the worker keeps raising:
+/// writing back the count read before would undo the sends counted meanwhile.
 pub async fn update(
     db: &Db,
     id: i64,
     lifetime_cap: u64,
     safety_margin: u64,
-    used: u64,
+    used: Option<u64>,
     state: WebhookState,
 ) -> Result<Option<WebhookRecord>, sqlx::Error> {
     let sql = format!(
-        "UPDATE webhooks SET lifetime_cap = $2, safety_margin = $3, used = $4, state = $5 WHERE id = $1 RETURNING {COLUMNS}"
+        "UPDATE webhooks SET lifetime_cap = $2, safety_margin = $3, used = COALESCE($4, used), state = $5
+         WHERE id = $1 RETURNING {COLUMNS}"
     );
     on_db!(db, pool => sqlx::query_as(&sql)
         .bind(id)
         .bind(count(lifetime_cap))
         .bind(count(safety_margin))
-        .bind(count(used))
+        .bind(used.map(count))
         .bind(state.as_str())
         .fetch_optional(pool)
         .await)

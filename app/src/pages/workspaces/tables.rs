@@ -118,9 +118,12 @@ fn WebhookRow(webhook: Webhook) -> impl IntoView {
     let id = webhook.id;
     let state = webhook.state;
     let full = webhook.is_full();
+    let shown_used = webhook.used;
     let on_submit = move |ev| {
         let Some(f) = Submitted::from_event(&ev) else { return };
-        let used = f.text("used").trim().replace(',', "").parse().ok();
+        // The count only if the operator changed it: the one shown may be minutes old, and
+        // saving it back would undo the sends counted since (and let the webhook pass its cap).
+        let used = f.text("used").trim().replace(',', "").parse().ok().filter(|&used| used != shown_used);
         let state = f.text("state").parse().ok();
         change.dispatch(ChangeWebhook { id, change: WebhookChange { used, state, ..WebhookChange::default() } });
     };
