@@ -186,6 +186,42 @@ async fn a_429_cools_the_whole_workspace_down_for_retry_after_in_seconds_or_as_a
     }
 }
 
+/// A 429 that asks for no wait at all gets no burst back: after it, sends go at the rate.
+#[tokio::test]
+async fn after_a_429_sending_resumes_at_the_rate_not_with_a_burst() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&clay)
+        .await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let workspace =
+        api.post("/api/v1/workspaces", json!({ "name": "Slow", "rate_per_sec": 1, "burst": 20 })).await["id"].clone();
+    let table = api
+        .post("/api/v1/tables", json!({ "workspace_id": workspace, "name": "Leads", "credits_per_lead": 1 }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    api.csv(table, leads(12, "t")).await;
+
+    let clock = ManualClock::at(store::now_millis() / 1000 * 1000);
+    let mut worker = worker(&api.app.db, &clock, 1, 8);
+    assert_eq!(worker.step().await.unwrap().retried, 1);
+    for _ in 0..6 {
+        worker.step().await.unwrap();
+    }
+    assert_eq!(received(&clay).await.len(), 1, "nothing more in the same instant");
+    clock.advance(1_000);
+    for _ in 0..6 {
+        worker.step().await.unwrap();
+    }
+    assert_eq!(received(&clay).await.len(), 2, "one second at 1/s: one more");
+}
+
 fn httpdate_in(seconds: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc2822().replace("+0000", "GMT")
 }

@@ -594,12 +594,13 @@ pub fn minute_start(now: i64) -> i64 {
     now - now.rem_euclid(60_000)
 }
 
-/// The workspace waits until `until` (the longest cool-down wins).
+/// The workspace waits until `until` (the longest cool-down wins), then starts again with an empty
+/// bucket: sends resume at the workspace's rate, never with a burst. Were the bucket full again,
+/// a destination answering 429 with `Retry-After: 0` would get a whole burst back per 429.
 pub async fn cool_down(db: &Db, workspace_id: i64, until: i64) -> Result<(), sqlx::Error> {
     on_db!(db, pool => sqlx::query(
-        // The bucket starts full again when the cool-down ends.
         "UPDATE workspaces SET cooldown_until = CASE WHEN cooldown_until < $2 THEN $2 ELSE cooldown_until END,
-             bucket_tokens = NULL, bucket_updated_at = $2
+             bucket_tokens = 0, bucket_updated_at = CASE WHEN cooldown_until < $2 THEN $2 ELSE cooldown_until END
          WHERE id = $1",
     )
     .bind(workspace_id)
