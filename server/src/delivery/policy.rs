@@ -110,10 +110,14 @@ impl RetryPolicy {
                     let reason = format!("{reason}, after {attempts} attempts");
                     (Verdict::Dead { status: code, reason }, None)
                 } else {
-                    (
-                        Verdict::Retry { at: now + self.backoff(attempts, jitter), counts: true, status: code, reason },
-                        None,
-                    )
+                    // A server that says when to come back (a 503 with `Retry-After`) is not
+                    // asked again sooner than that.
+                    let asked = match answer {
+                        Answer::Status { retry_after: Some(value), .. } => parse_retry_after(value, now),
+                        _ => None,
+                    };
+                    let wait = self.backoff(attempts, jitter).max(asked.unwrap_or(0).min(self.max_retry_after_ms));
+                    (Verdict::Retry { at: now + wait, counts: true, status: code, reason }, None)
                 }
             }
         }
@@ -246,6 +250,23 @@ mod tests {
         assert!(matches!(policy.judge(&status(503), 7, NOW, 0.0).0, Verdict::Dead { status: Some(503), .. }));
         assert!(matches!(policy.judge(&Answer::Timeout, 7, NOW, 0.0).0, Verdict::Dead { status: None, .. }));
         assert!(matches!(policy.judge(&Answer::Network("reset".into()), 0, NOW, 0.0).0, Verdict::Retry { .. }));
+    }
+
+    #[test]
+    fn a_server_error_with_retry_after_is_not_retried_sooner() {
+        let policy = RetryPolicy::default();
+        let at = |retry_after: &str| match policy.judge(
+            &Answer::Status { code: 503, retry_after: Some(retry_after.into()) },
+            0,
+            NOW,
+            1.0,
+        ) {
+            (Verdict::Retry { at, counts: true, .. }, None) => at - NOW,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(at("120"), 120_000);
+        assert_eq!(at("0"), 1_000, "never sooner than the backoff");
+        assert_eq!(at("999999"), policy.max_retry_after_ms, "nor later than the longest wait");
     }
 
     #[test]
