@@ -318,7 +318,12 @@ impl<T: Transport, C: Clock> Worker<T, C> {
                 continue;
             }
             if stopping && busy == 0 {
-                return Ok(());
+                // A request answers before it frees its permit: one that did both between the
+                // drain above and the count has its answer in the channel, to record first.
+                if answers.is_empty() {
+                    return Ok(());
+                }
+                continue;
             }
             if !stopping && last_housekeeping.is_none_or(|last| now - last >= 200) {
                 or_wait!(self.housekeeping(now).await);
