@@ -59,8 +59,10 @@ impl LeadEmail {
         let cleaned = if already_normal {
             raw.to_owned()
         } else {
-            let lowered = clean_text(raw).chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
-            lowered.strip_prefix("mailto:").map(str::to_owned).unwrap_or(lowered)
+            // Trimmed, not squeezed: `john smith@acme.com` is no address, and `johnsmith@…` may
+            // be someone else's.
+            let lowered = clean_text(raw).to_lowercase();
+            lowered.strip_prefix("mailto:").map(|address| address.trim_start().to_owned()).unwrap_or(lowered)
         };
         if cleaned.is_empty() {
             return Ok(None);
@@ -149,10 +151,19 @@ mod tests {
         assert_eq!(email.as_str(), "ada.lovelace@example.com");
         assert_eq!(email.domain(), "example.com");
         assert_eq!(LeadEmail::parse("mailto:bob@example.org").unwrap().unwrap().as_str(), "bob@example.org");
+        assert_eq!(LeadEmail::parse("MAILTO: bob@example.org").unwrap().unwrap().as_str(), "bob@example.org");
         assert_eq!(LeadEmail::parse("   ").unwrap(), None);
-        for bad in
-            ["ada", "ada@", "@example.com", "ada@localhost", "ada@@example.com", "ada@example", "a,b@example.com"]
-        {
+        for bad in [
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@localhost",
+            "ada@@example.com",
+            "ada@example",
+            "a,b@example.com",
+            "john smith@example.com",
+            "ada@exam ple.com",
+        ] {
             assert_eq!(LeadEmail::parse(bad), Err(InvalidEmail), "{bad}");
         }
     }
