@@ -291,6 +291,24 @@ async fn rows_are_routed_to_tables_by_rules() {
             (DedupeKey::of("e:d@example.com"), Some(europe)),
         ]
     );
+    // JSON objects may leave a key out: a rule on a key the first object lacks still applies to
+    // the objects that have it.
+    let ndjson = "{\"email\":\"e@example.com\"}\n{\"email\":\"f@example.com\",\"country\":\"DE\"}\n{\"email\":\"g@example.com\",\"country\":\"us\"}\n";
+    let (status, import) = api.import("routing=rules", "application/x-ndjson", ndjson).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    let pool = api.app.database.any().await;
+    for (email, routed) in [("e@example.com", None), ("f@example.com", Some(europe)), ("g@example.com", Some(americas))]
+    {
+        let key = DedupeKey::of(&format!("e:{email}"));
+        let (table,): (Option<i64>,) = sqlx::query_as("SELECT table_id FROM leads WHERE key_hi = $1 AND key_lo = $2")
+            .bind(key.hi)
+            .bind(key.lo)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(table, routed, "{email}");
+    }
+
     let bad =
         json!({ "rules": [{ "column": "x", "condition": { "op": "matches", "value": "(" }, "table_id": europe }] });
     let response = api

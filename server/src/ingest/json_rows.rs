@@ -98,11 +98,16 @@ impl Rows {
             self.builder = Some(LeadBuilder::new(headers, mapping, routing));
         }
         let Some(builder) = self.builder.as_mut() else { return Ok(()) };
-        // Later objects may bring keys the first lacked: they become columns too.
+        // Later objects may bring keys the first lacked: they become columns too, and the
+        // routing rules that name them apply from the object that brings them.
+        let columns = builder.headers().len();
         for key in object.keys() {
             if !builder.headers().iter().any(|h| h == key) {
                 builder.add_column(key.clone());
             }
+        }
+        if builder.headers().len() > columns {
+            builder.set_routing(self.setup.routing.compile(builder.headers())?);
         }
         let cells: Vec<String> =
             builder.headers().iter().map(|h| object.get(h).map(cell_text).unwrap_or_default()).collect();

@@ -98,6 +98,11 @@ impl LeadBuilder {
         self.passed_through = passed_through(&self.headers, &self.mapping);
     }
 
+    /// The routing compiled again for columns added since ([`LeadBuilder::add_column`]).
+    pub fn set_routing(&mut self, routing: Routing) {
+        self.routing = routing;
+    }
+
     fn cell<'a>(&self, fields: &[&'a str], role: Role) -> &'a str {
         self.mapping.get(role).and_then(|i| fields.get(i)).copied().unwrap_or("")
     }
