@@ -9,6 +9,10 @@ use std::borrow::Cow;
 /// Clay answers 413 to payloads over 100 KB (`clay-facts.md` #4); Kiln refuses them up front.
 pub const MAX_PAYLOAD_BYTES: usize = 100 * 1024;
 
+/// What delivery adds to each payload (`"kiln_id":"<up to 19 digits>",`, in
+/// `store::delivery::Claimed::body`): a payload is refused if it would pass Clay's limit then.
+pub const KILN_ID_BYTES: usize = 32;
+
 /// Why a row is not a lead. The text is the key of `rejected_by_reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RejectReason {
@@ -116,7 +120,7 @@ impl LeadBuilder {
             Routing::Rules(router) => router.route(fields).0,
         };
         let payload = self.payload(&person, fields);
-        if payload.len() > MAX_PAYLOAD_BYTES {
+        if payload.len() + KILN_ID_BYTES > MAX_PAYLOAD_BYTES {
             return Err(RejectReason::PayloadTooLarge);
         }
         Ok(Lead { route, dedupe_key, payload })
@@ -348,6 +352,15 @@ mod tests {
         assert_eq!(b.build(&["", "nothing else"]), Err(RejectReason::NothingToEnrich));
         let huge = "x".repeat(MAX_PAYLOAD_BYTES);
         assert_eq!(b.build(&["a@example.com", &huge]), Err(RejectReason::PayloadTooLarge));
+        // Delivery adds the kiln_id: the largest lead still fits in Clay's limit with it.
+        let around = b.build(&["a@example.com", "x"]).unwrap().payload.len() - 1;
+        let largest = "x".repeat(MAX_PAYLOAD_BYTES - KILN_ID_BYTES - around);
+        let lead = b.build(&["a@example.com", &largest]).unwrap();
+        assert_eq!(lead.payload.len() + KILN_ID_BYTES, MAX_PAYLOAD_BYTES);
+        let one_more = format!("{largest}x");
+        assert_eq!(b.build(&["a@example.com", &one_more]), Err(RejectReason::PayloadTooLarge));
+        let id = i64::MAX.to_string();
+        assert_eq!(format!("\"kiln_id\":\"{id}\",").len(), KILN_ID_BYTES, "the longest id fits the room");
     }
 
     #[test]

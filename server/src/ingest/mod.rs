@@ -125,14 +125,14 @@ pub struct Request {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// The file cannot be read at all (empty, header only, bad mapping…): 422, nothing kept.
+    /// The file cannot be read at all (empty, header only, bad mapping…): 422, no lead kept.
     #[error("{message}")]
     Unreadable { import_id: i64, message: String },
     /// The upload stopped before the end of the body.
     #[error("the upload stopped before the end of the file: {message}")]
     Aborted { import_id: i64, message: String },
     /// The import was ended while its file arrived, as one left by a stopped process
-    /// ([`end_interrupted`]): nothing of it is kept.
+    /// ([`end_interrupted`]): none of its leads is kept.
     #[error("{INTERRUPTED}")]
     Interrupted { import_id: i64 },
     #[error(transparent)]
