@@ -243,6 +243,20 @@ async fn the_mapping_can_be_overridden() {
     }
 }
 
+/// JSON leaves empty values out: a mapping may name a key the first object lacks.
+#[tokio::test]
+async fn a_json_mapping_may_name_a_key_the_first_object_lacks() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let ndjson = "{\"name\":\"A\"}\n{\"name\":\"B\",\"Work Email\":\"b@example.com\"}\n";
+    let query = format!("table_id={table}&mapping=email%3DWork%20Email");
+    let (status, import) = api.import(&query, "application/x-ndjson", ndjson).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    assert_eq!((import["accepted"].as_u64(), import["rejected"].as_u64()), (Some(1), Some(1)), "{import}");
+    let (status, error) = api.import(&query.replace("Work%20Email", "%2399"), "application/x-ndjson", ndjson).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a position past the keys is still refused: {error}");
+}
+
 #[tokio::test]
 async fn rows_are_routed_to_tables_by_rules() {
     let api = Api::new().await;

@@ -86,7 +86,7 @@ impl Rows {
         };
         if self.builder.is_none() {
             // The first object's keys are the columns the mapping is detected from.
-            let headers: Vec<String> = object.keys().cloned().collect();
+            let headers = columns_for(object.keys().cloned().collect(), self.setup.mapping_override.as_deref());
             let mapping = mapping_for(&headers, self.setup.mapping_override.as_deref())?;
             let routing = self.setup.routing.compile(&headers)?;
             batcher.send(Event::Format {
@@ -117,6 +117,23 @@ impl Rows {
             Err(reason) => batcher.reject(line, reason, raw()),
         }
     }
+}
+
+/// The columns of a JSON file, from its first object's `keys`: JSON leaves empty values out, so a
+/// key the mapping override names may first come in a later object; it is a column from the start
+/// (empty until then), rather than a mapping that cannot be used.
+fn columns_for(mut keys: Vec<String>, mapping_override: Option<&str>) -> Vec<String> {
+    let Some(spec) = mapping_override else { return keys };
+    while let Err(app::ingest::MappingError::UnknownColumn(name)) =
+        app::ingest::apply_mapping_override(&app::ingest::detect_roles(&keys), &keys, spec)
+    {
+        // A position (`#3`) past the first object's keys is the user's mistake, not a late key.
+        if name.starts_with('#') || keys.contains(&name) {
+            break;
+        }
+        keys.push(name);
+    }
+    keys
 }
 
 /// A JSON value as a cell: strings as they are, `null` empty, anything else as JSON text.
