@@ -257,6 +257,20 @@ async fn a_json_mapping_may_name_a_key_the_first_object_lacks() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a position past the keys is still refused: {error}");
 }
 
+/// Every key is a column of every later row: a file may not bring keys without end.
+#[tokio::test]
+async fn json_objects_may_not_bring_new_keys_without_end() {
+    let api = Api::new().await;
+    let (_, table) = api.table(None).await;
+    let ndjson: String = (0..1_200).map(|i| format!("{{\"email\":\"p{i}@example.com\",\"k{i}\":\"v\"}}\n")).collect();
+    let (status, import) = api.import(&format!("table_id={table}"), "application/x-ndjson", ndjson).await;
+    assert_eq!(status, StatusCode::CREATED, "{import}");
+    assert_balanced(&import);
+    // `email` and 999 new keys fit; the 1,000th object's key would be the 1,001st column.
+    assert_eq!((import["accepted"].as_u64(), import["rejected"].as_u64()), (Some(999), Some(201)), "{import}");
+    assert_eq!(import["rejected_by_reason"], json!({ "over 1,000 distinct keys in the file": 201 }));
+}
+
 #[tokio::test]
 async fn rows_are_routed_to_tables_by_rules() {
     let api = Api::new().await;

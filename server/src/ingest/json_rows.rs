@@ -49,6 +49,11 @@ pub(super) fn parse(
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Keys a file's objects may bring in all: each is a column of every later row, so a file with a
+/// new key in every object would otherwise grow without end. An object that would pass it is
+/// rejected.
+const MAX_COLUMNS: usize = 1_000;
+
 /// One element cut out of the stream. Its `line` is where it starts in NDJSON, and its position
 /// (1-based) in an array, whose elements often share a line (`[{…},{…}]`): each element has a
 /// number of its own, which the rejects report is keyed by.
@@ -98,6 +103,10 @@ impl Rows {
             self.builder = Some(LeadBuilder::new(headers, mapping, routing));
         }
         let Some(builder) = self.builder.as_mut() else { return Ok(()) };
+        let new_keys = object.keys().filter(|key| !builder.headers().contains(key)).count();
+        if builder.headers().len() + new_keys > MAX_COLUMNS {
+            return batcher.reject(line, RejectReason::TooManyKeys, raw());
+        }
         // Later objects may bring keys the first lacked: they become columns too, and the
         // routing rules that name them apply from the object that brings them.
         let columns = builder.headers().len();

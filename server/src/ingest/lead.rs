@@ -23,6 +23,7 @@ pub enum RejectReason {
     PayloadTooLarge,
     InvalidJson,
     NotAnObject,
+    TooManyKeys,
 }
 
 impl RejectReason {
@@ -35,6 +36,7 @@ impl RejectReason {
             RejectReason::PayloadTooLarge => "payload over 100 KB",
             RejectReason::InvalidJson => "invalid JSON",
             RejectReason::NotAnObject => "not a JSON object",
+            RejectReason::TooManyKeys => "over 1,000 distinct keys in the file",
         }
     }
 }
