@@ -158,7 +158,7 @@ fn not_sendable(state: ImportState) -> Error {
     ))
 }
 
-/// Changes the delivery priority of an import's leads not yet sent.
+/// Changes the delivery priority of an import: its leads not yet sent go by it.
 pub async fn set_priority(db: &Db, actor: &str, id: i64, priority: app::domain::Priority) -> Result<ImportSummary> {
     store::imports::find(db, id).await?.ok_or(Error::NotFound("import"))?;
     store::delivery::set_priority(db, id, priority.rank()).await?;

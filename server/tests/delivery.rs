@@ -618,6 +618,39 @@ async fn pause_resume_cancel_and_priority() {
     assert_eq!(n(&delivery(&api, high).await, "delivered"), 3);
 }
 
+/// The claim orders a workspace's leads by their import's priority: changing it reorders the
+/// sending at once and rewrites none of the import's leads (a million of them took seconds of
+/// the write lock).
+#[tokio::test]
+async fn a_priority_change_reorders_sending_without_rewriting_the_leads() {
+    let api = Api::new().await;
+    let clay = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&clay).await;
+    let (_, table) = workspace(&api, None, 1.0).await;
+    webhook(&api, table, &format!("{}/hook", clay.uri()), json!({})).await;
+    api.csv(table, leads(3, "older")).await;
+    let newer = api.csv(table, leads(3, "newer")).await["id"].as_i64().unwrap();
+    let (normal,): (i64,) = sqlx::query_as("SELECT priority FROM imports WHERE id = $1")
+        .bind(newer)
+        .fetch_one(&api.app.database.any().await)
+        .await
+        .unwrap();
+    api.post_ok(&format!("/api/v1/imports/{newer}/priority?priority=high"), json!({})).await;
+
+    let clock = ManualClock::at(store::now_millis());
+    drain(&mut worker(&api.app.db, &clock, 1, 8), &clock, 8).await;
+    let order: Vec<String> =
+        received(&clay).await.iter().map(|(b, _)| b["email"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(order.len(), 6, "{order:?}");
+    assert!(order[..3].iter().all(|e| e.starts_with("newer")), "the raised import first: {order:?}");
+    let ranks: Vec<(i64,)> = sqlx::query_as("SELECT DISTINCT priority FROM leads WHERE import_id = $1")
+        .bind(newer)
+        .fetch_all(&api.app.database.any().await)
+        .await
+        .unwrap();
+    assert_eq!(ranks, [(normal,)], "the leads keep the priority they were imported with");
+}
+
 #[tokio::test]
 async fn pauses_and_resumes_close_together_leave_the_leads_in_their_import_s_state() {
     let api = Api::new().await;

@@ -854,22 +854,16 @@ pub async fn dead_leads(db: &Db, import_id: i64, limit: i64) -> Result<Vec<app::
         .collect())
 }
 
-/// Changes the priority of the import and of its leads not yet sent.
+/// Changes the priority of an import: the claim takes the leads of a workspace's imports by the
+/// import's priority, so one row changes, however many leads are waiting. (`leads.priority` keeps
+/// the priority a lead was imported with; nothing orders by it.)
 pub async fn set_priority(db: &Db, import_id: i64, rank: i64) -> Result<(), sqlx::Error> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE imports SET priority = $2 WHERE id = $1").bind(import_id).bind(rank).execute(&mut *tx).await?;
-        sqlx::query(&format!(
-            "{} leads SET priority = $2 WHERE import_id = $1 AND state NOT IN ('delivered', 'dead', 'cancelled')",
-            db.update_many()
-        ))
+    on_db!(db, pool => sqlx::query("UPDATE imports SET priority = $2 WHERE id = $1")
         .bind(import_id)
         .bind(rank)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    })
+        .execute(pool)
+        .await
+        .map(drop))
 }
 
 /// What a callback did.
