@@ -103,19 +103,16 @@ impl Rows {
             self.builder = Some(LeadBuilder::new(headers, mapping, routing));
         }
         let Some(builder) = self.builder.as_mut() else { return Ok(()) };
-        let new_keys = object.keys().filter(|key| !builder.headers().contains(key)).count();
-        if builder.headers().len() + new_keys > MAX_COLUMNS {
-            return batcher.reject(line, RejectReason::TooManyKeys, raw());
-        }
         // Later objects may bring keys the first lacked: they become columns too, and the
         // routing rules that name them apply from the object that brings them.
-        let columns = builder.headers().len();
-        for key in object.keys() {
-            if !builder.headers().iter().any(|h| h == key) {
+        let new_keys: Vec<&String> = object.keys().filter(|key| !builder.headers().contains(key)).collect();
+        if builder.headers().len() + new_keys.len() > MAX_COLUMNS {
+            return batcher.reject(line, RejectReason::TooManyKeys, raw());
+        }
+        if !new_keys.is_empty() {
+            for key in new_keys {
                 builder.add_column(key.clone());
             }
-        }
-        if builder.headers().len() > columns {
             builder.set_routing(self.setup.routing.compile(builder.headers())?);
         }
         let cells: Vec<String> =
